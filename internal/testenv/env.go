@@ -1,0 +1,308 @@
+package testenv
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/bulwark-go/bulwark/internal/bootstrap"
+)
+
+// Options selects what Start sets up. The zero value starts Consul and Vault
+// with the four services of infra/services.yaml.
+type Options struct {
+	// Services are extra service names to bootstrap besides the ones in
+	// infra/services.yaml (gateway, users, orders, inventory). Each gets
+	// the Consul policy in ConsulPolicies, or DefaultConsulPolicy.
+	Services []string
+
+	// ConsulPolicies overrides the Consul ACL policy (HCL) of any service,
+	// listed or extra, by service name. Optional.
+	ConsulPolicies map[string]string
+
+	// CertTTL is the max_ttl of every PKI role; zero means 1h.
+	CertTTL time.Duration
+
+	// ConsulTokenTTL is the ttl of every Consul secrets-engine role; zero
+	// means 1h.
+	ConsulTokenTTL time.Duration
+
+	// Redis also starts a real redis-server that requires a password.
+	Redis bool
+}
+
+// Env is a running set of servers, bootstrapped like the local stack.
+type Env struct {
+	// Dir is the temporary directory holding all state, server logs
+	// included. The test framework removes it after the test.
+	Dir string
+
+	// CAFile is the PEM root CA: the trust bundle of the whole chain.
+	CAFile string
+	CAPool *x509.CertPool
+
+	// ConsulAddr is "127.0.0.1:PORT" of Consul's HTTPS API. Plain HTTP is
+	// off, client certificates are required and ACLs default to deny.
+	ConsulAddr string
+
+	// VaultAddr is "https://127.0.0.1:PORT".
+	VaultAddr string
+
+	ConsulManagementTokenFile string
+	VaultRootTokenFile        string
+
+	// OperatorCertFile and OperatorKeyFile are a client certificate signed
+	// by the root CA, for tests that talk to Consul directly.
+	OperatorCertFile, OperatorKeyFile string
+
+	// RedisAddr and RedisPasswordFile are set when Options.Redis is true.
+	RedisAddr, RedisPasswordFile string
+
+	// AppRoles holds the AppRole credential files of every service, by
+	// service name.
+	AppRoles map[string]AppRole
+
+	// StateDir is the bootstrap's state directory and Layout its files.
+	StateDir string
+	Layout   bootstrap.Layout
+
+	// Services lists every bootstrapped service name, listed and extra.
+	Services []string
+
+	config bootstrap.Config
+	consul *process
+	vault  *process
+	redis  *process
+}
+
+// AppRole names the files that hold one service's AppRole credentials. Each
+// file is mode 0600 and holds one line.
+type AppRole struct{ RoleIDFile, SecretIDFile string }
+
+// DefaultConsulPolicy returns the Consul ACL policy given to an extra
+// service without its own: write on its own service name, read on all
+// services and nodes, and operator:read for the go-micro Consul plugin's
+// /v1/agent/host probe.
+func DefaultConsulPolicy(name string) string {
+	return fmt.Sprintf(`service %q {
+  policy = "write"
+}
+
+service_prefix "" {
+  policy = "read"
+}
+
+node_prefix "" {
+  policy = "read"
+}
+
+operator = "read"
+`, name)
+}
+
+// startAttempts bounds the retries when a chosen port was taken before the
+// server bound it.
+const startAttempts = 3
+
+// Start starts Consul and Vault (and Redis when asked), bootstraps them and
+// returns their addresses. It skips the test under go test -short, fails
+// the test when a binary is missing or a server does not come up, and stops
+// every server in t.Cleanup.
+func Start(t testing.TB, opts Options) *Env {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: needs Consul and Vault")
+	}
+	consulBin, err := consulServer.find()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vaultBin, err := vaultServer.find()
+	if err != nil {
+		t.Fatal(err)
+	}
+	redisBin := ""
+	if opts.Redis {
+		if redisBin, err = redisServer.find(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	infraDir, err := findInfraDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	services, err := bootstrap.LoadServices(filepath.Join(infraDir, "services.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	services, err = withExtraServices(services, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	layout := bootstrap.NewLayout(state)
+	e := &Env{
+		Dir:                       dir,
+		CAFile:                    layout.CACert,
+		ConsulManagementTokenFile: layout.ConsulManagementToken,
+		VaultRootTokenFile:        layout.VaultRootToken,
+		OperatorCertFile:          layout.OperatorCert,
+		OperatorKeyFile:           layout.OperatorKey,
+		AppRoles:                  make(map[string]AppRole, len(services)),
+		StateDir:                  state,
+		Layout:                    layout,
+	}
+	for _, s := range services {
+		e.Services = append(e.Services, s.Name)
+		e.AppRoles[s.Name] = AppRole{RoleIDFile: layout.ServiceRoleID(s.Name), SecretIDFile: layout.ServiceSecretID(s.Name)}
+	}
+	e.config = bootstrap.Config{
+		StateDir:       state,
+		InfraDir:       infraDir,
+		Services:       services,
+		CertTTL:        opts.CertTTL,
+		ConsulTokenTTL: opts.ConsulTokenTTL,
+		Log:            testLogger(t),
+	}
+	e.consul = newProcess("consul", consulBin, dir, "agent",
+		"-config-file", filepath.Join(infraDir, "consul", "server.hcl"), "-config-file", layout.ConsulFragment)
+	e.vault = newProcess("vault", vaultBin, dir, "server",
+		"-config", filepath.Join(infraDir, "vault", "server.hcl"), "-config", layout.VaultFragment)
+	registerStop(t, e.vault)
+	registerStop(t, e.consul)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := e.startServers(ctx, t); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bootstrap.Configure(ctx, e.config); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	if opts.Redis {
+		if err := e.startRedis(ctx, t, redisBin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+// startServers chooses ports, writes the certificates and fragments, and
+// starts Consul and Vault, retrying with new ports when one was taken.
+func (e *Env) startServers(ctx context.Context, t testing.TB) error {
+	var err error
+	for attempt := 1; attempt <= startAttempts; attempt++ {
+		var ports []int
+		if ports, err = freePorts(5); err != nil {
+			return err
+		}
+		e.config.Consul.HTTPSPort, e.config.Consul.SerfLANPort, e.config.Consul.ServerPort = ports[0], ports[1], ports[2]
+		e.config.Consul.Address = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+		e.config.Vault.ListenAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[3]))
+		e.config.Vault.ClusterAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[4]))
+		e.config.Vault.Address = "https://" + e.config.Vault.ListenAddr
+		e.ConsulAddr = e.config.Consul.Address
+		e.VaultAddr = e.config.Vault.Address
+
+		if _, err = bootstrap.Certs(ctx, e.config); err != nil {
+			return fmt.Errorf("testenv: %w", err)
+		}
+		if e.CAPool == nil {
+			if e.CAPool, err = loadPool(e.CAFile); err != nil {
+				return err
+			}
+		}
+		if err = e.startConsul(ctx); err == nil {
+			if err = e.startVault(ctx); err == nil {
+				return nil
+			}
+		}
+		if !e.consul.logContains("address already in use") && !e.vault.logContains("address already in use") {
+			return err
+		}
+		t.Logf("testenv: a port was taken (attempt %d of %d); retrying with new ports", attempt, startAttempts)
+		_ = e.vault.stop()
+		_ = e.consul.stop()
+	}
+	return err
+}
+
+// withExtraServices appends the extra service names of opts and applies the
+// policy overrides.
+func withExtraServices(services []bootstrap.Service, opts Options) ([]bootstrap.Service, error) {
+	for _, name := range opts.Services {
+		services = append(services, bootstrap.Service{
+			Name:         name,
+			Description:  "extra test service",
+			ConsulPolicy: DefaultConsulPolicy(name),
+		})
+	}
+	for name, policy := range opts.ConsulPolicies {
+		found := false
+		for i := range services {
+			if services[i].Name == name {
+				services[i].ConsulPolicy = policy
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("testenv: ConsulPolicies names %q, which is neither in services.yaml nor in Options.Services", name)
+		}
+	}
+	if err := bootstrap.ValidateServices(services); err != nil {
+		return nil, fmt.Errorf("testenv: Options.Services: %w", err)
+	}
+	return services, nil
+}
+
+// BootstrapConfig returns the bootstrap configuration of the environment,
+// for tests that run the bootstrap again.
+func (e *Env) BootstrapConfig() bootstrap.Config {
+	return e.config
+}
+
+// OperatorTLSConfig returns a client TLS config that trusts the root CA and
+// presents the operator certificate, as Consul's HTTPS API requires.
+func (e *Env) OperatorTLSConfig(t testing.TB) *tls.Config {
+	t.Helper()
+	cert, err := tls.LoadX509KeyPair(e.OperatorCertFile, e.OperatorKeyFile)
+	if err != nil {
+		t.Fatalf("testenv: load operator certificate: %v", err)
+	}
+	return &tls.Config{RootCAs: e.CAPool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+}
+
+func loadPool(caFile string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("testenv: read CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("testenv: %s contains no certificate", caFile)
+	}
+	return pool, nil
+}
+
+// testLogger sends the bootstrap's log to the test log.
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(string(p))
+	return len(p), nil
+}

@@ -1,0 +1,139 @@
+package testenv
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// redisConfig is the configuration of the harness's redis-server: loopback
+// only, no persistence, and a password. The file holds the password, so it
+// is mode 0600.
+const redisConfig = `bind 127.0.0.1
+port %d
+protected-mode yes
+daemonize no
+save ""
+appendonly no
+dir %s
+requirepass %s
+`
+
+// startRedis writes the password and configuration files and starts
+// redis-server, retrying with a new port when the chosen one was taken.
+func (e *Env) startRedis(ctx context.Context, t testing.TB, bin string) error {
+	dir := filepath.Join(e.Dir, "redis")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("testenv: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return fmt.Errorf("testenv: generate Redis password: %w", err)
+	}
+	password := hex.EncodeToString(raw)
+	e.RedisPasswordFile = filepath.Join(dir, "password")
+	if err := os.WriteFile(e.RedisPasswordFile, []byte(password+"\n"), 0o600); err != nil {
+		return fmt.Errorf("testenv: %w", err)
+	}
+	configFile := filepath.Join(dir, "redis.conf")
+	e.redis = newProcess("redis", bin, e.Dir, configFile)
+	registerStop(t, e.redis)
+
+	var err error
+	for attempt := 1; attempt <= startAttempts; attempt++ {
+		ports, perr := freePorts(1)
+		if perr != nil {
+			return perr
+		}
+		e.RedisAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+		text := fmt.Sprintf(redisConfig, ports[0], dir, password)
+		if err := os.WriteFile(configFile, []byte(text), 0o600); err != nil {
+			return fmt.Errorf("testenv: %w", err)
+		}
+		if err = e.startRedisProcess(ctx); err == nil {
+			return nil
+		}
+		_ = e.redis.stop()
+		if !e.redis.logContains("Address already in use") {
+			return err
+		}
+		t.Logf("testenv: Redis port was taken (attempt %d of %d); retrying", attempt, startAttempts)
+	}
+	return err
+}
+
+func (e *Env) startRedisProcess(ctx context.Context) error {
+	if err := e.redis.start(); err != nil {
+		return err
+	}
+	password, err := os.ReadFile(e.RedisPasswordFile)
+	if err != nil {
+		return fmt.Errorf("testenv: %w", err)
+	}
+	return e.waitReady(ctx, e.redis, func() error {
+		return redisPing(ctx, e.RedisAddr, strings.TrimSpace(string(password)))
+	})
+}
+
+// redisPing authenticates and sends PING over the Redis protocol (RESP).
+func redisPing(ctx context.Context, addr, password string) error {
+	dialer := net.Dialer{Timeout: time.Second}
+	conn, err := dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	command := fmt.Sprintf("*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n", len(password), password)
+	if _, err := conn.Write([]byte(command)); err != nil {
+		return err
+	}
+	reader := bufio.NewReader(conn)
+	for _, want := range []string{"+OK", "+PONG"} {
+		line, err := reader.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(line) != want {
+			// The reply may be an error such as -LOADING; it never echoes
+			// the password.
+			return fmt.Errorf("redis replied %q", strings.TrimSpace(line))
+		}
+	}
+	return nil
+}
+
+// StopRedis stops Redis. Nothing persists: StartRedis brings back an empty
+// Redis on the same port with the same password.
+func (e *Env) StopRedis(t testing.TB) {
+	t.Helper()
+	if e.redis == nil {
+		t.Fatal("testenv: StopRedis needs Options.Redis")
+	}
+	if err := e.redis.stop(); err != nil {
+		t.Logf("testenv: redis exited with %v", err)
+	}
+}
+
+// StartRedis starts a stopped Redis on the same port with the same
+// password.
+func (e *Env) StartRedis(t testing.TB) {
+	t.Helper()
+	if e.redis == nil {
+		t.Fatal("testenv: StartRedis needs Options.Redis")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancel()
+	if err := e.startRedisProcess(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
