@@ -197,7 +197,7 @@ func TestCertsServerStateDir(t *testing.T) {
 func TestCertsRejectsBrokenState(t *testing.T) {
 	tests := []struct {
 		desc    string
-		corrupt  func(l Layout) error
+		corrupt func(l Layout) error
 		wantErr string
 	}{
 		{"readable CA key", func(l Layout) error { return os.Chmod(l.CAKey, 0o644) }, "run chmod 600"},
