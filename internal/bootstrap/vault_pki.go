@@ -18,20 +18,31 @@ func vaultIntermediate(ctx context.Context, client *vault.Client, cfg Config, ca
 	const step = "vault-pki-intermediate"
 	object := PKIMount + "/issuer/default"
 	existed := false
-	secret, err := client.Logical().ReadWithContext(ctx, PKIMount+"/issuer/default")
-	if err != nil && !isNotFound(err) {
-		return fail(step, fmt.Errorf("read default issuer of %s: %w", PKIMount, err), "")
+	config, err := client.Logical().ReadWithContext(ctx, PKIMount+"/config/issuers")
+	if err != nil {
+		return fail(step, fmt.Errorf("read issuer configuration of %s: %w", PKIMount, err), "")
 	}
-	if err == nil && secret != nil {
+	defaultID := ""
+	if config != nil {
+		defaultID, _ = config.Data["default"].(string)
+	}
+	if defaultID != "" {
 		existed = true
-		certPEM, _ := secret.Data["certificate"].(string)
+		secret, err := client.Logical().ReadWithContext(ctx, PKIMount+"/issuer/"+defaultID)
+		if err != nil {
+			return fail(step, fmt.Errorf("read default issuer %s of %s: %w", defaultID, PKIMount, err), "")
+		}
+		certPEM := ""
+		if secret != nil {
+			certPEM, _ = secret.Data["certificate"].(string)
+		}
 		if intermediateCurrent(ca, certPEM, cfg.CertTTL, cfg.Now()) {
 			rec.record(step, object, Unchanged)
 			return nil
 		}
 	}
 
-	secret, err = client.Logical().WriteWithContext(ctx, PKIMount+"/intermediate/generate/internal", map[string]any{
+	secret, err := client.Logical().WriteWithContext(ctx, PKIMount+"/intermediate/generate/internal", map[string]any{
 		"common_name": intermediateCommonName,
 		"key_type":    "ec",
 		"key_bits":    256,

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,6 +78,11 @@ type Env struct {
 
 	// Services lists every bootstrapped service name, listed and extra.
 	Services []string
+
+	// BootstrapOutput is everything the bootstrap printed and logged (at
+	// debug level) while Start ran it, for tests that check that no
+	// secret leaks into output.
+	BootstrapOutput *SyncBuffer
 
 	config bootstrap.Config
 	consul *process
@@ -161,6 +168,7 @@ func Start(t testing.TB, opts Options) *Env {
 		AppRoles:                  make(map[string]AppRole, len(services)),
 		StateDir:                  state,
 		Layout:                    layout,
+		BootstrapOutput:           &SyncBuffer{},
 	}
 	for _, s := range services {
 		e.Services = append(e.Services, s.Name)
@@ -172,7 +180,8 @@ func Start(t testing.TB, opts Options) *Env {
 		Services:       services,
 		CertTTL:        opts.CertTTL,
 		ConsulTokenTTL: opts.ConsulTokenTTL,
-		Log:            testLogger(t),
+		Log:            slog.New(slog.NewTextHandler(e.BootstrapOutput, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Report:         e.BootstrapOutput,
 	}
 	e.consul = newProcess("consul", consulBin, dir, "agent",
 		"-config-file", filepath.Join(infraDir, "consul", "server.hcl"), "-config-file", layout.ConsulFragment)
@@ -187,7 +196,7 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatal(err)
 	}
 	if _, err := bootstrap.Configure(ctx, e.config); err != nil {
-		t.Fatalf("testenv: %v", err)
+		t.Fatalf("testenv: %v\nbootstrap output:\n%s", err, e.BootstrapOutput.String())
 	}
 	if opts.Redis {
 		if err := e.startRedis(ctx, t, redisBin); err != nil {
@@ -294,15 +303,22 @@ func loadPool(caFile string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// testLogger sends the bootstrap's log to the test log.
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+// SyncBuffer is a bytes.Buffer safe for concurrent writers.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
-type testWriter struct{ t testing.TB }
+// Write appends p to the buffer.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
 
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(string(p))
-	return len(p), nil
+// String returns everything written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
