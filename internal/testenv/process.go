@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -95,9 +94,11 @@ func (p *process) stop() error {
 	if cmd == nil {
 		return nil
 	}
+	signaled := false
 	select {
 	case <-done:
 	default:
+		signaled = true
 		_ = cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-done:
@@ -110,11 +111,15 @@ func (p *process) stop() error {
 	p.cmd = nil
 	err := p.err
 	p.mu.Unlock()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) && !exit.Exited() {
-		return nil // Ended by a signal, as requested.
+	if signaled {
+		// Consul servers exit with status 1 after SIGINT because they
+		// skip the graceful leave; any exit after our signal is a stop.
+		return nil
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("testenv: %s exited before it was stopped: %w", p.name, err)
+	}
+	return nil
 }
 
 // tail returns the last n lines of the process's log file.
@@ -153,4 +158,14 @@ func registerStop(t testing.TB, p *process) {
 			t.Logf("testenv: %s exited with %v", p.name, err)
 		}
 	})
+}
+
+// pid returns the process ID of the running process, or 0.
+func (p *process) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -30,13 +31,27 @@ func (e *Env) startConsul(ctx context.Context) error {
 		return err
 	}
 	url := "https://" + e.ConsulAddr + "/v1/status/leader"
+	// After a restart the ACL system answers only once the leader has
+	// restored its state, so the probe also checks the management token
+	// when the bootstrap has saved one.
+	management, _ := os.ReadFile(e.ConsulManagementTokenFile)
 	return e.waitReady(ctx, e.consul, func() error {
-		body, status, err := get(ctx, client, url)
+		body, status, err := get(ctx, client, url, "")
 		if err != nil {
 			return err
 		}
 		if status != http.StatusOK || strings.Trim(strings.TrimSpace(body), `"`) == "" {
 			return fmt.Errorf("no leader yet (HTTP %d)", status)
+		}
+		if len(management) == 0 {
+			return nil
+		}
+		body, status, err = get(ctx, client, "https://"+e.ConsulAddr+"/v1/acl/token/self", strings.TrimSpace(string(management)))
+		if err != nil {
+			return err
+		}
+		if status != http.StatusOK {
+			return fmt.Errorf("ACL system not ready (HTTP %d: %s)", status, strings.TrimSpace(body))
 		}
 		return nil
 	})
@@ -54,7 +69,7 @@ func (e *Env) startVault(ctx context.Context) error {
 	// codes for uninitialized, sealed and standby are mapped to 200.
 	url := e.VaultAddr + "/v1/sys/health?uninitcode=200&sealedcode=200&standbycode=200"
 	return e.waitReady(ctx, e.vault, func() error {
-		_, status, err := get(ctx, client, url)
+		_, status, err := get(ctx, client, url, "")
 		if err != nil {
 			return err
 		}
@@ -102,10 +117,14 @@ func (e *Env) httpsClient(withCert bool) (*http.Client, error) {
 	return &http.Client{Transport: transport, Timeout: 5 * time.Second}, nil
 }
 
-func get(ctx context.Context, client *http.Client, url string) (string, int, error) {
+// get sends a GET request, with a Consul ACL token when token is set.
+func get(ctx context.Context, client *http.Client, url, token string) (string, int, error) {
 	request, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return "", 0, err
+	}
+	if token != "" {
+		request.Header.Set("X-Consul-Token", token)
 	}
 	response, err := client.Do(request)
 	if err != nil {
@@ -142,7 +161,7 @@ func (e *Env) StartVault(t testing.TB) {
 		t.Fatal(err)
 	}
 	err = e.waitReady(ctx, e.vault, func() error {
-		_, status, err := get(ctx, client, e.VaultAddr+"/v1/sys/health")
+		_, status, err := get(ctx, client, e.VaultAddr+"/v1/sys/health", "")
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,11 @@
+package testenv
+
+import (
+	"path/filepath"
+
+	"github.com/bulwark-go/bulwark/internal/bootstrap"
+)
+
+func loadServicesForTest(infra string) ([]bootstrap.Service, error) {
+	return bootstrap.LoadServices(filepath.Join(infra, "services.yaml"))
+}
