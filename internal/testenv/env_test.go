@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,12 +18,11 @@ func TestStartStopsEveryProcess(t *testing.T) {
 	var pids []int
 	t.Run("env", func(t *testing.T) {
 		env := Start(t, Options{Services: []string{"billing"}, Redis: true, CertTTL: 2 * time.Minute})
-		pids = []int{env.consul.pid(), env.vault.pid(), env.redis.pid()}
-		for _, pid := range pids {
-			if pid == 0 {
-				t.Fatalf("a server is not running: pids %v", pids)
-			}
-		}
+		// The restarts below replace the processes, so the IDs to check
+		// are taken when the subtest ends.
+		t.Cleanup(func() {
+			pids = []int{env.consul.pid(), env.vault.pid(), env.redis.pid()}
+		})
 
 		t.Run("fields", func(t *testing.T) {
 			if !strings.HasPrefix(env.ConsulAddr, "127.0.0.1:") || !strings.HasPrefix(env.VaultAddr, "https://127.0.0.1:") {
@@ -105,6 +105,9 @@ func TestStartStopsEveryProcess(t *testing.T) {
 			}
 		})
 	})
+	if len(pids) != 3 || slices.Contains(pids, 0) {
+		t.Fatalf("a server was not running at the end of the test: process IDs %v", pids)
+	}
 	for _, pid := range pids {
 		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 			t.Errorf("process %d still exists after the test (kill 0: %v)", pid, err)
