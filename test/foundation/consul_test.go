@@ -82,6 +82,35 @@ func consulTests(t *testing.T, env *testenv.Env) {
 		}
 	})
 
+	t.Run("expired certificate from the root rejected", func(t *testing.T) {
+		err := consulGet(env, &tls.Config{RootCAs: env.CAPool, Certificates: []tls.Certificate{expiredClientCert(t, env)}})
+		if err == nil {
+			t.Fatal("Consul answered a client whose certificate expired")
+		}
+	})
+
+	t.Run("service leaf certificate accepted", func(t *testing.T) {
+		// Services present their Vault-issued leaf, with the intermediate,
+		// as the client certificate for Consul's HTTPS API.
+		secret, err := login(t, env, "orders").Logical().Write("pki_int/issue/orders", map[string]any{
+			"common_name": "orders.service.bulwark.internal", "uri_sans": "spiffe://bulwark.internal/service/orders",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		certPEM := secret.Data["certificate"].(string)
+		for _, c := range secret.Data["ca_chain"].([]any) {
+			certPEM += "\n" + c.(string)
+		}
+		cert, err := tls.X509KeyPair([]byte(certPEM), []byte(secret.Data["private_key"].(string)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := consulGet(env, &tls.Config{RootCAs: env.CAPool, Certificates: []tls.Certificate{cert}}); err != nil {
+			t.Fatalf("Consul rejected the orders leaf: %v", err)
+		}
+	})
+
 	t.Run("operator certificate accepted", func(t *testing.T) {
 		if err := consulGet(env, env.OperatorTLSConfig(t)); err != nil {
 			t.Fatalf("operator request failed: %v", err)
@@ -241,4 +270,33 @@ func foreignClientCert(t *testing.T) tls.Certificate {
 		t.Fatal(err)
 	}
 	return tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey}
+}
+
+// expiredClientCert returns a client certificate signed by the Bulwark root
+// CA that expired an hour ago.
+func expiredClientCert(t *testing.T, env *testenv.Env) tls.Certificate {
+	t.Helper()
+	rootPair, err := tls.LoadX509KeyPair(env.CAFile, env.Layout.CAKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := x509.ParseCertificate(rootPair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	template := &x509.Certificate{
+		SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: "bulwark-operator"},
+		NotBefore: now.Add(-2 * time.Hour), NotAfter: now.Add(-time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, root, &key.PublicKey, rootPair.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
