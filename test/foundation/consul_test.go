@@ -65,6 +65,16 @@ func consulTests(t *testing.T, env *testenv.Env) {
 		}
 	})
 
+	t.Run("TLS 1.2 rejected", func(t *testing.T) {
+		config := env.OperatorTLSConfig(t)
+		config.MaxVersion = tls.VersionTLS12
+		conn, err := tls.Dial("tcp", env.ConsulAddr, config)
+		if err == nil {
+			conn.Close()
+			t.Fatal("Consul accepted a TLS 1.2 handshake; its minimum is TLS 1.3")
+		}
+	})
+
 	t.Run("client without certificate rejected", func(t *testing.T) {
 		err := consulGet(env, &tls.Config{RootCAs: env.CAPool})
 		if err == nil {
