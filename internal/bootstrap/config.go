@@ -146,6 +146,7 @@ func (c Config) withDefaults() Config {
 	if c.ServerStateDir == "" {
 		c.ServerStateDir = c.StateDir
 	}
+
 	setString(&c.Consul.Datacenter, DefaultDatacenter)
 	setString(&c.Consul.Domain, DefaultDomain)
 	setString(&c.Consul.NodeName, DefaultNodeName)
@@ -156,15 +157,18 @@ func (c Config) withDefaults() Config {
 	setInt(&c.Consul.ServerPort, DefaultConsulRPCPort)
 	setString(&c.Consul.Address, net.JoinHostPort(c.Consul.ClientAddr, strconv.Itoa(c.Consul.HTTPSPort)))
 	setString(&c.Consul.AddressForVault, c.Consul.Address)
+
 	setString(&c.Vault.ListenAddr, net.JoinHostPort(DefaultBindAddr, strconv.Itoa(DefaultVaultPort)))
 	setString(&c.Vault.ClusterAddr, net.JoinHostPort(DefaultBindAddr, strconv.Itoa(DefaultVaultCluster)))
 	setString(&c.Vault.Address, "https://"+c.Vault.ListenAddr)
+
 	setDuration(&c.CertTTL, DefaultCertTTL)
 	setDuration(&c.ConsulTokenTTL, DefaultConsulTokenTTL)
 	setDuration(&c.ConsulTokenMaxTTL, max(DefaultConsulTokenMax, c.ConsulTokenTTL))
 	setDuration(&c.AppRoleTokenTTL, DefaultAppRoleTokenTTL)
 	setDuration(&c.AppRoleTokenMaxTTL, DefaultAppRoleMaxTTL)
 	setDuration(&c.ServerCertTTL, DefaultServerCertTTL)
+
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -188,6 +192,7 @@ func (c Config) validate() error {
 	if !filepath.IsAbs(c.ServerStateDir) {
 		return fmt.Errorf("bootstrap: server state directory %q is not an absolute path", c.ServerStateDir)
 	}
+
 	for _, addr := range []struct{ name, value string }{
 		{"Consul address", c.Consul.Address},
 		{"Consul address for Vault", c.Consul.AddressForVault},
@@ -198,6 +203,7 @@ func (c Config) validate() error {
 			return fmt.Errorf("bootstrap: %s %q is not host:port: %w", addr.name, addr.value, err)
 		}
 	}
+
 	for _, port := range []struct {
 		name  string
 		value int
@@ -210,11 +216,13 @@ func (c Config) validate() error {
 			return fmt.Errorf("bootstrap: %s %d is out of range; use 1-65535", port.name, port.value)
 		}
 	}
+
 	u, err := url.Parse(c.Vault.Address)
 	if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") {
 		return fmt.Errorf("bootstrap: Vault address %q is not https://host:port; Vault listens only on TLS",
 			c.Vault.Address)
 	}
+
 	if c.CertTTL < MinCertTTL {
 		return fmt.Errorf("bootstrap: certificate TTL %s is below the minimum %s", c.CertTTL, MinCertTTL)
 	}

@@ -36,7 +36,7 @@ const aclReadyTimeout = 30 * time.Second
 // consulACLBootstrap bootstraps Consul's ACL system and saves the management
 // token, or checks the saved one on later runs. The token is generated here
 // and written to its file before Consul sees it, so a crash cannot leave
-// Consul bootstrapped with a token that nobody kept.
+// Consul bootstrapped with a token that no file holds.
 func consulACLBootstrap(ctx context.Context, cfg Config, l Layout, rec *recorder) (string, error) {
 	const step = "consul-acl-bootstrap"
 	token, err := readSecretFile(l.ConsulManagementToken)

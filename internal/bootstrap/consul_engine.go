@@ -17,10 +17,9 @@ import (
 // address, the root CA to verify it, the engine's client certificate and a
 // Consul token that may manage ACL tokens.
 //
-// Vault never returns the token or the certificates it stores, so a
-// fingerprint of what was written is kept in the state directory; the
-// configuration is rewritten when the fingerprint, the address or the scheme
-// differs.
+// Vault never returns the token or the certificates it stores, so the state
+// directory keeps a fingerprint of what was written. The configuration is
+// rewritten when the fingerprint, the address or the scheme differs.
 func vaultConsulEngine(ctx context.Context, vc *vault.Client, cc *consul.Client, cfg Config, l Layout, rec *recorder) error {
 	const step = "vault-consul-engine"
 	token, _, err := ensureToken(cc, engineTokenDescription, ConsulEnginePolicy)

@@ -17,8 +17,8 @@ import (
 const intermediateCommonName = "Bulwark Services Intermediate CA"
 
 // signIntermediate signs the CSR that Vault generated for its PKI
-// intermediate. The root key stays in the state directory: Vault sees only
-// the signed certificate.
+// intermediate. The root key stays in the state directory, and Vault receives
+// only the signed certificate.
 //
 // The intermediate may issue only leaves (path length 0), and its name
 // constraints limit it to the service names of the trust domain: DNS names

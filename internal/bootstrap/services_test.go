@@ -116,11 +116,11 @@ func TestConsulPolicyTextMissingFile(t *testing.T) {
 
 // withoutComments drops the comment lines of an HCL policy.
 func withoutComments(policy string) string {
-	var kept []string
+	var ruleLines []string
 	for _, line := range strings.Split(policy, "\n") {
 		if !strings.HasPrefix(strings.TrimSpace(line), "#") {
-			kept = append(kept, line)
+			ruleLines = append(ruleLines, line)
 		}
 	}
-	return strings.Join(kept, "\n")
+	return strings.Join(ruleLines, "\n")
 }

@@ -23,6 +23,7 @@ func vaultInit(ctx context.Context, cfg Config, l Layout, rec *recorder) error {
 		return fail(step, fmt.Errorf("read init status of %s: %w", cfg.Vault.Address, err),
 			"start Vault with infra/vault/server.hcl and the generated fragment, and check the address")
 	}
+
 	if initialized {
 		for _, path := range []string{l.VaultUnsealKey, l.VaultRootToken} {
 			if _, err := readSecretFile(path); err != nil {
@@ -33,12 +34,14 @@ func vaultInit(ctx context.Context, cfg Config, l Layout, rec *recorder) error {
 		rec.record(step, cfg.Vault.Address, Unchanged)
 		return nil
 	}
+
 	for _, path := range []string{l.VaultUnsealKey, l.VaultRootToken} {
 		if _, err := os.Stat(path); err == nil {
 			return fail(step, fmt.Errorf("Vault is not initialized but %s exists from an earlier Vault", path),
 				"move the old unseal key and root token files away, then run the bootstrap again")
 		}
 	}
+
 	// NOTE: one key share is for the local stack only. A production Vault
 	// uses auto-unseal (seal "awskms", "gcpckms", "transit" and others).
 	response, err := client.Sys().InitWithContext(ctx, &vault.InitRequest{SecretShares: 1, SecretThreshold: 1})
@@ -48,6 +51,7 @@ func vaultInit(ctx context.Context, cfg Config, l Layout, rec *recorder) error {
 	if len(response.KeysB64) != 1 || response.RootToken == "" {
 		return fail(step, errors.New("Vault returned no unseal key or no root token"), "check Vault's log")
 	}
+
 	if err := writeFile(l.VaultUnsealKey, []byte(response.KeysB64[0]+"\n"), modeSecretFile); err != nil {
 		return fail(step, err, "Vault is initialized but the unseal key is lost: start over with an empty Vault data directory")
 	}

@@ -5,8 +5,8 @@
 //
 // Every server runs from the repository's own configuration
 // (infra/consul/server.hcl, infra/vault/server.hcl) plus the fragment the
-// bootstrap generates, so tests exercise the same ACLs, TLS settings and
-// policies as the local stack: HTTPS only, client certificates required by
+// bootstrap generates. Tests therefore exercise the ACLs, TLS settings and
+// policies of the local stack: HTTPS only, client certificates required by
 // Consul, ACL default deny, and one AppRole per service.
 //
 // Binaries are found through BULWARK_CONSUL_BIN, BULWARK_VAULT_BIN and

@@ -15,6 +15,9 @@ import (
 )
 
 func TestStartStopsEveryProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs Consul and Vault")
+	}
 	var pids []int
 	t.Run("env", func(t *testing.T) {
 		env := Start(t, Options{Services: []string{"billing"}, Redis: true, CertTTL: 2 * time.Minute})

@@ -40,10 +40,12 @@ func (p *process) start() error {
 	if p.cmd != nil {
 		return fmt.Errorf("testenv: %s is already running", p.name)
 	}
+
 	logFile, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("testenv: open log of %s: %w", p.name, err)
 	}
+
 	fmt.Fprintf(logFile, "==== testenv: starting %s at %s\n", p.name, time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(p.path, p.args...)
 	cmd.Dir = p.dir
@@ -51,10 +53,12 @@ func (p *process) start() error {
 	cmd.Stderr = logFile
 	cmd.Env = serverEnv(p.dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return fmt.Errorf("testenv: start %s (%s): %w", p.name, p.path, err)
 	}
+
 	p.cmd = cmd
 	p.done = make(chan struct{})
 	p.err = nil
@@ -94,6 +98,7 @@ func (p *process) stop() error {
 	if cmd == nil {
 		return nil
 	}
+
 	signaled := false
 	select {
 	case <-done:
@@ -107,10 +112,12 @@ func (p *process) stop() error {
 			<-done
 		}
 	}
+
 	p.mu.Lock()
 	p.cmd = nil
 	err := p.err
 	p.mu.Unlock()
+
 	if signaled {
 		// Consul servers exit with status 1 after SIGINT because they
 		// skip the graceful leave; any exit after our signal is a stop.

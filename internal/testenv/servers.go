@@ -14,9 +14,9 @@ import (
 	"github.com/bulwark-go/bulwark/internal/bootstrap"
 )
 
-// readyTimeout bounds the wait for a started server to answer. Consul
-// v1.16.3 and Vault v1.14.8 answer within about 0.2 s on a 2-core machine;
-// the bound leaves room for a loaded CI machine.
+// readyTimeout bounds the wait for a started server to respond. Consul
+// v1.16.3 and Vault v1.14.8 respond within about 0.2 s on a 2-core machine,
+// and the bound leaves room for a loaded CI machine.
 const readyTimeout = 60 * time.Second
 
 // pollInterval is the pause between readiness probes.
@@ -31,7 +31,7 @@ func (e *Env) startConsul(ctx context.Context) error {
 		return err
 	}
 	url := "https://" + e.ConsulAddr + "/v1/status/leader"
-	// After a restart the ACL system answers only once the leader has
+	// After a restart the ACL system responds only once the leader has
 	// restored its state, so the probe also checks the management token
 	// when the bootstrap has saved one.
 	management, _ := os.ReadFile(e.ConsulManagementTokenFile)
@@ -65,8 +65,8 @@ func (e *Env) startVault(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Any answer of the health endpoint means the listener is up; the
-	// codes for uninitialized, sealed and standby are mapped to 200.
+	// Any response of the health endpoint means the listener is up. The
+	// query maps the codes for uninitialized, sealed and standby to 200.
 	url := e.VaultAddr + "/v1/sys/health?uninitcode=200&sealedcode=200&standbycode=200"
 	return e.waitReady(ctx, e.vault, func() error {
 		_, status, err := get(ctx, client, url, "")

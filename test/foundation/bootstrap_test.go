@@ -68,10 +68,12 @@ func secrets(t *testing.T, env *testenv.Env) map[string]string {
 	} {
 		found[filepath.Base(path)] = readSecret(t, path)
 	}
+
 	for service, role := range env.AppRoles {
 		found[service+" role_id"] = readSecret(t, role.RoleIDFile)
 		found[service+" secret_id"] = readSecret(t, role.SecretIDFile)
 	}
+
 	for _, path := range []string{l.CAKey, l.ConsulKey, l.VaultKey, l.EngineKey, l.OperatorKey} {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -83,6 +85,7 @@ func secrets(t *testing.T, env *testenv.Env) map[string]string {
 			}
 		}
 	}
+
 	// The token of Vault's Consul secrets engine lives only in Vault and
 	// Consul; read it with the management token.
 	client := consulClient(t, env, readSecret(t, env.ConsulManagementTokenFile))
@@ -99,6 +102,7 @@ func secrets(t *testing.T, env *testenv.Env) map[string]string {
 			found["Consul token "+token.Description] = token.SecretID
 		}
 	}
+
 	for name, secret := range found {
 		if len(secret) < 16 {
 			t.Fatalf("secret %s is only %d characters; the search would find false matches", name, len(secret))

@@ -266,6 +266,7 @@ func foreignClientCert(t *testing.T) tls.Certificate {
 	if err != nil {
 		t.Fatal(err)
 	}
+
 	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
