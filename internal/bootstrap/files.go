@@ -51,7 +51,7 @@ func writeFile(path string, data []byte, mode os.FileMode) error {
 	return nil
 }
 
-// syncFile writes data to path unless the file already holds exactly data
+// syncFile writes data to path unless the file already contains exactly data
 // with the given mode. It reports whether it wrote.
 func syncFile(path string, data []byte, mode os.FileMode) (bool, error) {
 	current, err := os.ReadFile(path)

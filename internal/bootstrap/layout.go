@@ -31,8 +31,8 @@ type Layout struct {
 	// tests that talk to Consul directly.
 	OperatorCert, OperatorKey string
 
-	// ServicesDir holds one directory per service with its AppRole
-	// credentials; see ServiceRoleID and ServiceSecretID.
+	// ServicesDir contains one directory per service with its AppRole
+	// credentials (see ServiceRoleID and ServiceSecretID).
 	ServicesDir string
 }
 
@@ -74,12 +74,12 @@ func (l Layout) ServiceDir(name string) string {
 	return filepath.Join(l.ServicesDir, name)
 }
 
-// ServiceRoleID is the file holding the service's AppRole role_id.
+// ServiceRoleID is the file containing the service's AppRole role_id.
 func (l Layout) ServiceRoleID(name string) string {
 	return filepath.Join(l.ServiceDir(name), "role-id")
 }
 
-// ServiceSecretID is the file holding the service's AppRole secret_id.
+// ServiceSecretID is the file containing the service's AppRole secret_id.
 func (l Layout) ServiceSecretID(name string) string {
 	return filepath.Join(l.ServiceDir(name), "secret-id")
 }

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 )
 
-// Status is what a step did to one object.
+// Status is the outcome of a step for one object.
 type Status string
 
 // Statuses a step reports.
