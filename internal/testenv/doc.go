@@ -14,6 +14,15 @@
 // PATH (Consul and Vault only when they report the pinned version). Start
 // fails the test when a binary is missing, and skips it under go test -short.
 //
+// A test uses it like this:
+//
+//	func TestRegister(t *testing.T) {
+//		env := testenv.Start(t, testenv.Options{CertTTL: 5 * time.Minute})
+//		role := env.AppRoles["orders"]
+//		// Log in to env.VaultAddr with role.RoleIDFile and
+//		// role.SecretIDFile, trusting env.CAPool ...
+//	}
+//
 // Servers write their output to files in the environment's directory; a
 // failed test prints their last lines. Every process is stopped in
 // t.Cleanup (SIGINT, then SIGKILL after a bound) and also receives SIGKILL
