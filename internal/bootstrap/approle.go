@@ -74,6 +74,11 @@ func vaultPolicies(ctx context.Context, client *vault.Client, cfg Config, rec *r
 // appRole returns the AppRole of one service. Its tokens carry only the
 // service's policy (not Vault's default policy), and logging in needs both
 // the role_id and a secret_id.
+//
+// NOTE: the secret_id never expires and has unlimited uses, which suits a
+// local stack whose credentials are files. Production deployments deliver
+// secret_ids with response wrapping and set secret_id_ttl and
+// secret_id_num_uses.
 func appRole(name string, cfg Config) map[string]any {
 	return map[string]any{
 		"token_policies":          []string{VaultPolicyName(name)},

@@ -85,6 +85,8 @@ func Configure(ctx context.Context, cfg Config) (Result, error) {
 			return rec.result, err
 		}
 	}
+	// NOTE: a service removed from services.yaml keeps its PKI role,
+	// AppRole, policies and Consul role until someone deletes them.
 	rec.summarize("configure")
 	cfg.Log.Info("bootstrap phase finished", "phase", "configure",
 		"changes", rec.result.Count(), "duration", time.Since(started).Round(time.Millisecond))
