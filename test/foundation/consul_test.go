@@ -7,9 +7,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"io"
 	"math/big"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +65,32 @@ func consulTests(t *testing.T, env *testenv.Env) {
 		serf, _ := self["Stats"]["serf_lan"].(map[string]any)
 		if serf["encrypted"] != "true" {
 			t.Fatalf("serf_lan encrypted = %v, want true", serf["encrypted"])
+		}
+	})
+
+	t.Run("agent token set and persisted", func(t *testing.T) {
+		agentToken := readSecret(t, env.Layout.ConsulAgentToken)
+		token, _, err := consulClient(t, env, agentToken).ACL().TokenReadSelf(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(token.Policies) != 1 || token.Policies[0].Name != "bulwark-agent" {
+			t.Errorf("agent token policies = %v, want only bulwark-agent", token.Policies)
+		}
+		// enable_token_persistence stores tokens set through the agent API
+		// in acl-tokens.json of the data directory.
+		data, err := os.ReadFile(filepath.Join(env.Layout.ConsulDataDir, "acl-tokens.json"))
+		if err != nil {
+			t.Fatalf("persisted agent token: %v", err)
+		}
+		var persisted struct {
+			Agent string `json:"agent"`
+		}
+		if err := json.Unmarshal(data, &persisted); err != nil {
+			t.Fatal(err)
+		}
+		if persisted.Agent != agentToken {
+			t.Error("the agent's persisted token is not the bootstrap's agent token")
 		}
 	})
 
