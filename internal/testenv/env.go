@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -93,27 +91,6 @@ type Env struct {
 // AppRole names the files that hold one service's AppRole credentials. Each
 // file is mode 0600 and holds one line.
 type AppRole struct{ RoleIDFile, SecretIDFile string }
-
-// DefaultConsulPolicy returns the Consul ACL policy given to an extra
-// service without its own: write on its own service name, read on all
-// services and nodes, and operator:read for the go-micro Consul plugin's
-// /v1/agent/host probe.
-func DefaultConsulPolicy(name string) string {
-	return fmt.Sprintf(`service %q {
-  policy = "write"
-}
-
-service_prefix "" {
-  policy = "read"
-}
-
-node_prefix "" {
-  policy = "read"
-}
-
-operator = "read"
-`, name)
-}
 
 // startAttempts bounds the retries when a chosen port was taken before the
 // server bound it.
@@ -246,34 +223,6 @@ func (e *Env) startServers(ctx context.Context, t testing.TB) error {
 	return err
 }
 
-// withExtraServices appends the extra service names of opts and applies the
-// policy overrides.
-func withExtraServices(services []bootstrap.Service, opts Options) ([]bootstrap.Service, error) {
-	for _, name := range opts.Services {
-		services = append(services, bootstrap.Service{
-			Name:         name,
-			Description:  "extra test service",
-			ConsulPolicy: DefaultConsulPolicy(name),
-		})
-	}
-	for name, policy := range opts.ConsulPolicies {
-		found := false
-		for i := range services {
-			if services[i].Name == name {
-				services[i].ConsulPolicy = policy
-				found = true
-			}
-		}
-		if !found {
-			return nil, fmt.Errorf("testenv: ConsulPolicies names %q, which is neither in services.yaml nor in Options.Services", name)
-		}
-	}
-	if err := bootstrap.ValidateServices(services); err != nil {
-		return nil, fmt.Errorf("testenv: Options.Services: %w", err)
-	}
-	return services, nil
-}
-
 // BootstrapConfig returns the bootstrap configuration of the environment,
 // for tests that run the bootstrap again.
 func (e *Env) BootstrapConfig() bootstrap.Config {
@@ -301,24 +250,4 @@ func loadPool(caFile string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("testenv: %s contains no certificate", caFile)
 	}
 	return pool, nil
-}
-
-// SyncBuffer is a bytes.Buffer safe for concurrent writers.
-type SyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write appends p to the buffer.
-func (b *SyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns everything written so far.
-func (b *SyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
