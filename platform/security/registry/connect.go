@@ -3,8 +3,10 @@ package registry
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	consul "github.com/go-micro/plugins/v4/registry/consul"
@@ -62,6 +64,26 @@ func start(ctx context.Context, opts Options, issuer tokenIssuer, build buildFun
 		r.rotator.run(runCtx)
 	}()
 	return r, nil
+}
+
+// NewConsulClient returns a go-micro Consul plugin registry that
+// authenticates with the token's secret and uses tlsConfig, after validating
+// the address, the TLS config and the secret as New does. It is the client
+// that a Registry builds for each token, without the rotation, for tools that
+// check a running stack. The caller must not change tlsConfig afterwards.
+func NewConsulClient(address string, tlsConfig *tls.Config, secret string) (microregistry.Registry, error) {
+	if err := ValidateAddress(address); err != nil {
+		return nil, err
+	}
+	if err := ValidateTLSConfig(tlsConfig); err != nil {
+		return nil, err
+	}
+	// The Consul API client replaces an empty token with CONSUL_HTTP_TOKEN
+	// from the environment, so an empty secret would not mean "no token".
+	if strings.TrimSpace(secret) == "" {
+		return nil, errors.New("registry: the Consul token is empty; pass the secret ID of an ACL token")
+	}
+	return buildConsul(Token{secret: &secretID{value: secret}}, address, tlsConfig, 0), nil
 }
 
 // buildConsul makes a go-micro Consul plugin registry that authenticates with
