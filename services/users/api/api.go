@@ -2,7 +2,11 @@
 // response types that travel between services as JSON.
 package api
 
-import "time"
+import (
+	"time"
+
+	"github.com/bulwark-go/bulwark/services/internal/ids"
+)
 
 // ServiceName is the registry name and certificate identity of the service.
 const ServiceName = "users"
@@ -58,3 +62,9 @@ type AuthenticateResponse struct {
 	UserID    string    `json:"user_id"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
+
+// UserIDPrefix starts every user id.
+const UserIDPrefix = "u"
+
+// ValidUserID reports whether id has the form of a user id.
+func ValidUserID(id string) bool { return ids.Valid(UserIDPrefix, id) }

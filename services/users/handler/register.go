@@ -11,9 +11,6 @@ import (
 	"github.com/bulwark-go/bulwark/services/users/internal/store"
 )
 
-// UserIDPrefix starts every user id.
-const UserIDPrefix = "u"
-
 // Register creates an account. It returns 400 for an invalid email or a weak
 // password and 409 if the email is registered.
 //
@@ -42,7 +39,7 @@ func (h *Users) Register(ctx context.Context, req *api.RegisterRequest, rsp *api
 		return rpc.Internal(ctx, h.log, api.ServiceName, "hash password", err)
 	}
 
-	user := store.User{ID: ids.New(UserIDPrefix), Email: email, PasswordHash: hash, CreatedAt: h.now().UTC()}
+	user := store.User{ID: ids.New(api.UserIDPrefix), Email: email, PasswordHash: hash, CreatedAt: h.now().UTC()}
 	if err := h.store.CreateUser(ctx, user); err != nil {
 		if errors.Is(err, store.ErrEmailTaken) {
 			return rpc.FieldConflict(api.ServiceName, "email", "is already registered")
