@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,7 +47,7 @@ func start(ctx context.Context, opts Options, issuer tokenIssuer, build buildFun
 		log:       log,
 		build:     build,
 		ttl:       opts.RegisterTTL,
-		every:     opts.RegisterInterval,
+		interval:  opts.RegisterInterval,
 		nodes:     make(map[string]*registration),
 		address:   opts.Address,
 		tlsConfig: tlsConfig,
@@ -128,15 +130,16 @@ func (r *Registry) Close() error {
 // Err returns an error when the registry cannot keep the service registered:
 // the token's lease ended without a replacement, or Consul rejected the last
 // attempt to register one of the service's nodes. It makes no network call,
-// so a health endpoint can call it often. CheckRegistered asks Consul.
+// so a health endpoint can call it often. CheckRegistered queries Consul.
 func (r *Registry) Err() error {
 	if err := r.rotator.err(); err != nil {
 		return err
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	for id, reg := range r.nodes {
-		if reg.lastErr != nil {
+	ids := slices.Sorted(maps.Keys(r.nodes))
+	for _, id := range ids {
+		if reg := r.nodes[id]; reg.lastErr != nil {
 			return fmt.Errorf("registry: last registration of node %s of service %q failed: %w",
 				id, reg.service.Name, reg.lastErr)
 		}

@@ -2,7 +2,7 @@
 // token, issued by Vault, over verified mutual TLS, and rotates that token
 // without a restart.
 //
-// Threats it answers:
+// Threats that the package counters:
 //
 //   - Rogue registration. A process that can write to Consul could register
 //     itself under another service's name and receive that service's calls.

@@ -97,9 +97,9 @@ func (c *fakeClock) waitIdle(t *testing.T) time.Time {
 	return time.Time{}
 }
 
-// fakeConsul stands in for Consul's ACL and agent behaviour in unit tests:
-// each token may write one service name, and each node remembers the token
-// that registered it last, as the agent does for its anti-entropy sync.
+// fakeConsul imitates Consul's ACLs and agent in unit tests. Each token may
+// write one service name, and each node records the token that registered it
+// last, as the agent does for its anti-entropy sync.
 type fakeConsul struct {
 	mu         sync.Mutex
 	tokens     map[string]string // secret ID → service name it may write

@@ -27,8 +27,8 @@ const (
 	maxRetryDelay = 30 * time.Second
 
 	// minForcedRotationGap is the shortest time between two rotations that
-	// Consul's "ACL not found" answers trigger, so that a burst of such
-	// answers costs one new token.
+	// Consul's "ACL not found" errors trigger, so that a burst of such errors
+	// costs one new token.
 	minForcedRotationGap = 10 * time.Second
 )
 

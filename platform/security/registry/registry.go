@@ -19,22 +19,21 @@ type buildFunc func(t Token, address string, tlsConfig *tls.Config, timeout time
 // registration is a node that the service asked to register, kept so that it
 // can be registered again with each new token.
 type registration struct {
-	service   *microregistry.Service
-	opts      []microregistry.RegisterOption
-	lastErr   error     // result of the last attempt
-	lastOK    time.Time // end of the last successful attempt; zero if none
-	attempted time.Time // end of the last attempt
+	service *microregistry.Service
+	opts    []microregistry.RegisterOption
+	lastErr error     // result of the last attempt
+	lastOK  time.Time // end of the last successful attempt; zero if none
 }
 
 // Registry is a go-micro registry.Registry backed by Consul that switches to
 // each new token without a restart and without dropping its registrations.
 // It is safe for concurrent use. Create it with [New].
 type Registry struct {
-	service string
-	log     *slog.Logger
-	build   buildFunc
-	ttl     time.Duration
-	every   time.Duration
+	service  string
+	log      *slog.Logger
+	build    buildFunc
+	ttl      time.Duration
+	interval time.Duration
 
 	// regMu serializes Register, Deregister and token switches, so that no
 	// registration goes to Consul with a token that is being replaced.
@@ -92,7 +91,6 @@ func (r *Registry) Register(s *microregistry.Service, opts ...microregistry.Regi
 	reg.service = regutil.CopyService(s)
 	reg.opts = append([]microregistry.RegisterOption(nil), opts...)
 	reg.lastErr = err
-	reg.attempted = now
 	if err == nil {
 		reg.lastOK = now
 	}
@@ -108,7 +106,8 @@ func (r *Registry) Register(s *microregistry.Service, opts ...microregistry.Regi
 	return nil
 }
 
-// Deregister removes the service's first node from Consul and forgets it.
+// Deregister removes the service's first node from Consul and from the nodes
+// that a token switch registers again.
 func (r *Registry) Deregister(s *microregistry.Service, opts ...microregistry.DeregisterOption) error {
 	if s == nil || len(s.Nodes) == 0 || s.Nodes[0] == nil {
 		return errors.New("registry: Deregister needs a service with at least one node")
@@ -169,8 +168,8 @@ func (r *Registry) Token() Token {
 	return tok
 }
 
-// noteConsulError starts a rotation when Consul answers that it does not know
-// the token, which happens when Vault revoked the lease before its end.
+// noteConsulError starts a rotation when Consul rejects the token as unknown,
+// which happens when Vault revoked the lease before its end.
 func (r *Registry) noteConsulError(err error) {
 	if r.rotator != nil && isACLNotFound(err) {
 		r.rotator.invalidate()
@@ -195,6 +194,7 @@ func (r *Registry) switchToken(_ context.Context, t Token) error {
 // replaceLocked moves every node to a new inner registry and makes it
 // current. The caller holds regMu.
 func (r *Registry) replaceLocked(t Token, address string, tlsConfig *tls.Config, timeout time.Duration) error {
+	started := time.Now()
 	next := r.build(t, address, tlsConfig, timeout)
 
 	r.mu.RLock()
@@ -222,7 +222,7 @@ func (r *Registry) replaceLocked(t Token, address string, tlsConfig *tls.Config,
 	r.address, r.tlsConfig, r.timeout = address, tlsConfig, timeout
 	for i, id := range ids {
 		if reg, ok := r.nodes[id]; ok {
-			reg.lastErr, reg.attempted = regs[i].lastErr, now
+			reg.lastErr = regs[i].lastErr
 			if regs[i].lastErr == nil {
 				reg.lastOK = now
 			}
@@ -233,6 +233,7 @@ func (r *Registry) replaceLocked(t Token, address string, tlsConfig *tls.Config,
 	r.mu.Unlock()
 
 	r.log.Info("moved registrations to the new Consul client", slog.Any("token", t),
-		slog.String("previous_accessor_id", old.AccessorID), slog.Int("nodes", len(ids)))
+		slog.String("previous_accessor_id", old.AccessorID), slog.Int("nodes", len(ids)),
+		slog.Duration("took", time.Since(started)))
 	return nil
 }

@@ -217,7 +217,7 @@ func TestUnknownTokenForcesRotation(t *testing.T) {
 	h.clock.waitIdle(t)
 	h.clock.Advance(minForcedRotationGap)
 
-	// Vault revoked the lease early, so Consul no longer knows the token.
+	// Vault revoked the lease early, so Consul no longer has the token.
 	h.consul.revoke(first.SecretID())
 	if err := h.reg.Register(testService("orders", "orders-1")); err == nil {
 		t.Fatal("Register with a revoked token succeeded")

@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// rotator keeps a Consul token valid: it renews the token's lease, and before
-// the lease ends (at the role's max_ttl, or when a renewal fails) it obtains a
-// new token and hands it to apply, which switches the registry to it.
+// rotator keeps a Consul token valid by renewing its lease. Before the lease
+// ends, at the role's max_ttl or after a failed renewal, it obtains a new token
+// and passes it to apply, which switches the registry to it.
 type rotator struct {
 	issuer tokenIssuer
 	apply  func(ctx context.Context, t Token) error
@@ -26,7 +26,7 @@ type rotator struct {
 	pending     Token     // issued but not yet applied; reused by the next try
 	failures    int       // consecutive failed rotations
 	lastErr     error     // last failed renewal or rotation; nil after a rotation
-	lastAttempt time.Time // start of the last rotation, or of the last failed try
+	lastAttempt time.Time // end of the last rotation or failed try
 }
 
 func newRotator(issuer tokenIssuer, initial Token, apply func(context.Context, Token) error, c clock,

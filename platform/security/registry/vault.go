@@ -94,11 +94,21 @@ func parseRenewal(leaseID string, s *vault.Secret) (time.Duration, error) {
 	return time.Duration(s.LeaseDuration) * time.Second, nil
 }
 
-// aclNotFound is in Consul's answer to a token that it does not know, which
-// happens when Vault revoked the lease early.
-const aclNotFound = "ACL not found"
+// Consul (v1.16) rejects a token that it does not know with "403 (ACL not
+// found)", which happens when Vault revoked the lease early. While a restarted
+// Consul has not elected a leader, the message reads "ACL system must be
+// bootstrapped before making any requests that require authorization: ACL not
+// found" for every token, and a new token would not help.
+const (
+	aclNotFound     = "ACL not found"
+	aclBootstrapped = "must be bootstrapped"
+)
 
 // isACLNotFound reports whether err is Consul rejecting an unknown token.
 func isACLNotFound(err error) bool {
-	return err != nil && strings.Contains(err.Error(), aclNotFound)
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, aclNotFound) && !strings.Contains(msg, aclBootstrapped)
 }

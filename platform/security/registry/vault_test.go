@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -144,5 +145,30 @@ func TestRenewNonRenewable(t *testing.T) {
 	tok := newToken(testSecret, "a", "consul/creds/orders/abc", time.Minute, false, time.Now())
 	if _, err := issuer.renew(context.Background(), tok, time.Minute); err == nil {
 		t.Error("renew of a non-renewable lease succeeded")
+	}
+}
+
+func TestIsACLNotFound(t *testing.T) {
+	tests := []struct {
+		desc string
+		err  error
+		want bool
+	}{
+		{desc: "nil", err: nil, want: false},
+		{desc: "unknown token", err: errors.New("Unexpected response code: 403 (ACL not found)"), want: true},
+		{
+			desc: "leader not elected yet",
+			err: errors.New("Unexpected response code: 403 (ACL system must be bootstrapped before making any " +
+				"requests that require authorization: ACL not found)"),
+			want: false,
+		},
+		{desc: "permission denied", err: errors.New("Unexpected response code: 403 (Permission denied)"), want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			if got := isACLNotFound(tt.err); got != tt.want {
+				t.Errorf("isACLNotFound(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
 	}
 }

@@ -94,8 +94,8 @@ func TestWatcherSurvivesTokenSwitch(t *testing.T) {
 }
 
 // TestCacheDropsNodeThatLeftDuringSwitch shows why the watcher sends a
-// delete after a switch: go-micro's cache merges the nodes of a "create"
-// into the ones it holds, so without it a node that left while the watcher
+// delete after a switch. go-micro's cache merges the nodes of a "create" into
+// its cached nodes. Without the delete, a node that left while the watcher
 // changed clients would stay in the cache.
 func TestCacheDropsNodeThatLeftDuringSwitch(t *testing.T) {
 	h := newRegistryHarness(t, "orders")
