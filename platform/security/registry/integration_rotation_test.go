@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"encoding/json"
 	"log/slog"
 	"strings"
 	"sync"
@@ -110,6 +111,17 @@ func TestIntegrationTokenRotation(t *testing.T) {
 	}
 
 	out := logs.String()
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "moved registrations to the new Consul client") {
+			var record struct {
+				Nodes int           `json:"nodes"`
+				Took  time.Duration `json:"took"` // log/slog's JSON handler writes nanoseconds
+			}
+			if err := json.Unmarshal([]byte(line), &record); err == nil {
+				t.Logf("token switch moved %d nodes in %s", record.Nodes, record.Took)
+			}
+		}
+	}
 	for _, tok := range tokens {
 		if strings.Contains(out, tok.SecretID()) {
 			t.Errorf("log output contains the secret ID of %s", tok)

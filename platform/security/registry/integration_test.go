@@ -145,6 +145,19 @@ func TestIntegration(t *testing.T) {
 		}
 		t.Logf("registered again %v after the Consul restart", time.Since(restarted).Round(time.Millisecond))
 
+		// Consul loses the node, as an agent with fresh state would: the next
+		// heartbeat fails and the plugin registers the node again.
+		if err := operator.Agent().ServiceDeregister(nodeID); err != nil {
+			t.Fatalf("remove the node behind the service's back: %v", err)
+		}
+		lost := time.Now()
+		if !waitFor(2*testRegisterInterval, func() bool {
+			return catalogStatus(t, operator, "orders", nodeID) == consulapi.HealthPassing
+		}) {
+			t.Fatalf("node %s not registered again within %v of being lost", nodeID, 2*testRegisterInterval)
+		}
+		t.Logf("registered again %v after Consul lost the node", time.Since(lost).Round(time.Millisecond))
+
 		if err := svc.Stop(); err != nil {
 			t.Fatalf("Stop: %v", err)
 		}

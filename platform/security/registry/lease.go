@@ -53,7 +53,7 @@ func (s step) String() string {
 
 // lease is the state of a token's Vault lease.
 type lease struct {
-	ttl       time.Duration // duration at issue; renewals request it again
+	ttl       time.Duration // duration at issue, which renewals request again
 	renewable bool
 	renewedAt time.Time     // when the last grant started
 	granted   time.Duration // duration of the last grant

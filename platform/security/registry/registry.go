@@ -22,7 +22,7 @@ type registration struct {
 	service *microregistry.Service
 	opts    []microregistry.RegisterOption
 	lastErr error     // result of the last attempt
-	lastOK  time.Time // end of the last successful attempt; zero if none
+	lastOK  time.Time // end of the last successful attempt, or zero if none
 }
 
 // Registry is a go-micro registry.Registry backed by Consul that switches to
@@ -38,7 +38,7 @@ type Registry struct {
 	// regMu serializes Register, Deregister and token switches, so that no
 	// registration goes to Consul with a token that is being replaced.
 	regMu sync.Mutex
-	nodes map[string]*registration // by node ID; written under regMu and mu
+	nodes map[string]*registration // by node ID, written under both regMu and mu
 
 	mu        sync.RWMutex
 	address   string

@@ -18,14 +18,14 @@ type rotator struct {
 	log    *slog.Logger
 	jitter func(time.Duration) time.Duration
 
-	force chan struct{} // requests a rotation now; buffered, capacity 1
+	force chan struct{} // requests a rotation now, with a buffer of one
 
 	mu          sync.Mutex
 	current     Token
 	lease       lease
-	pending     Token     // issued but not yet applied; reused by the next try
+	pending     Token     // issued but not yet applied, and reused by the next try
 	failures    int       // consecutive failed rotations
-	lastErr     error     // last failed renewal or rotation; nil after a rotation
+	lastErr     error     // last failed renewal or rotation, or nil after a rotation
 	lastAttempt time.Time // end of the last rotation or failed try
 }
 

@@ -88,7 +88,8 @@ func (t Token) LogValue() slog.Value {
 
 // redactSecret returns err with every occurrence of the token's secret ID
 // replaced. Errors from Consul and Vault are not expected to contain the
-// secret; this is a second line of defence for messages that echo a request.
+// secret, so this is a second line of defence for messages that echo a
+// request.
 func redactSecret(err error, t Token) error {
 	if err == nil {
 		return nil
