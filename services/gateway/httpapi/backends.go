@@ -33,9 +33,9 @@ type Products interface {
 	ListProducts(ctx context.Context, req *inventoryapi.ListProductsRequest) (*inventoryapi.ListProductsResponse, error)
 }
 
-// LoginLimiter limits password attempts. Allow is called before each
-// password check with the normalized email and the client address; it
-// returns false and the wait before the next allowed attempt to reject one.
+// LoginLimiter limits password attempts. The gateway calls Allow before each
+// password check with the normalized email and the client address. To reject
+// the attempt, Allow returns false and the wait until the next allowed one.
 type LoginLimiter interface {
 	Allow(username, ip string) (ok bool, retryAfter time.Duration)
 }

@@ -2,7 +2,7 @@
 // decoding, bearer-token authentication through the users service, calls to
 // the backends, and the mapping of backend errors to HTTP status codes.
 //
-// Threats it answers:
+// Threats it addresses:
 //   - Slow or oversized requests that tie up the server: NewServer sets
 //     header, read, write and idle timeouts and a header size limit, and every
 //     body is capped at Config.MaxBodyBytes (413 beyond it).

@@ -68,7 +68,7 @@ func backendError(ctx context.Context, log *slog.Logger, backend string, err err
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || (merr != nil && merr.Id == rpc.ClientID && merr.Code == 408):
 		log.WarnContext(ctx, "backend timed out", "backend", backend, "err", err)
-		return &apiError{status: http.StatusGatewayTimeout, code: codes[504], message: backend + " did not answer in time; retry later"}
+		return &apiError{status: http.StatusGatewayTimeout, code: codes[504], message: backend + " did not respond in time; retry later"}
 	case rpc.IsUnavailable(err):
 		log.WarnContext(ctx, "backend unavailable", "backend", backend, "err", err)
 		return &apiError{status: http.StatusServiceUnavailable, code: codes[503], message: backend + " is unavailable; retry later"}

@@ -143,8 +143,8 @@ func (a *API) cancelOrder(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	// The cancel endpoint takes no body; one that is sent must be empty or
-	// an empty JSON object, so a typo in a client does not pass unnoticed.
+	// The cancel endpoint takes no body. A body that is sent must be an
+	// empty JSON object, so that a client's typo does not pass unnoticed.
 	if r.ContentLength != 0 {
 		var empty struct{}
 		if e := decodeJSON(w, r, a.cfg.MaxBodyBytes, &empty); e != nil {

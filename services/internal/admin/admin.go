@@ -3,7 +3,7 @@
 // check functions) and /metrics (Prometheus).
 //
 // Threat: an admin endpoint that leaks internals or can be used to load the
-// service. Check errors are logged but answered only as "failed", each check
+// service. Check errors are logged but reported only as "failed", each check
 // runs with a timeout, and only GET and HEAD are served. Bind the admin
 // listener to an address that only the platform (probes, Prometheus) reaches.
 package admin

@@ -32,8 +32,8 @@ type Component struct {
 	// Run blocks while the component works. It returns nil after Shutdown
 	// asked it to stop, and an error if it fails on its own.
 	Run func() error
-	// Shutdown asks Run to return, finishing in-flight work before ctx's
-	// deadline.
+	// Shutdown makes Run return after finishing in-flight work, within
+	// ctx's deadline.
 	Shutdown func(ctx context.Context) error
 }
 

@@ -1,6 +1,6 @@
 // Package handler implements the orders service's go-micro endpoints.
 //
-// Threats it answers:
+// Threats it addresses:
 //   - Reading or cancelling another user's order: every lookup is keyed by
 //     the user id that the gateway took from an authenticated session, and
 //     another user's order is reported as not found (404), so its existence

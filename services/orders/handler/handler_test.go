@@ -286,7 +286,7 @@ func TestPlaceReleasesWhenStoreFails(t *testing.T) {
 }
 
 // unreachableInventory fails as the go-micro client does when no instance
-// answers, after the reservation may or may not have happened.
+// responds, after the reservation may or may not have happened.
 type unreachableInventory struct {
 	*inventorytest.Local
 	reserveFirst bool

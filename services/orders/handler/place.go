@@ -61,7 +61,7 @@ func (h *Orders) Place(ctx context.Context, req *api.PlaceRequest, rsp *api.Plac
 
 // reserveFailed turns a failed reservation into the caller's error. Client
 // errors of inventory are passed on with their field. When the reservation
-// may have happened (no answer, or an internal error), the order's stock is
+// may have happened (no response, or an internal error), the order's stock is
 // released, which also blocks a reservation still in flight.
 func (h *Orders) reserveFailed(ctx context.Context, orderID string, err error) error {
 	merr := rpc.AsError(err)
@@ -88,16 +88,16 @@ func (h *Orders) reserveFailed(ctx context.Context, orderID string, err error) e
 // release returns the stock of orderID after a failure. It runs with its own
 // deadline so that a cancelled request still releases, and logs a failure
 // because the stock then stays reserved until released by hand.
-func (h *Orders) release(ctx context.Context, orderID, why string) {
+func (h *Orders) release(ctx context.Context, orderID, reason string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.releaseTimeout)
 	defer cancel()
 	rsp, err := h.inventory.Release(ctx, &inventoryapi.ReleaseRequest{OrderID: orderID})
 	if err != nil {
 		h.log.ErrorContext(ctx, "release after failure failed; stock stays reserved until released by hand",
-			"order_id", orderID, "why", why, "err", err)
+			"order_id", orderID, "reason", reason, "err", err)
 		return
 	}
-	h.log.InfoContext(ctx, "stock released after failure", "order_id", orderID, "why", why,
+	h.log.InfoContext(ctx, "stock released after failure", "order_id", orderID, "reason", reason,
 		"returned_stock", rsp.Released)
 }
 

@@ -52,7 +52,7 @@ type LogoutRequest struct {
 // LogoutResponse is empty: logout succeeds or fails.
 type LogoutResponse struct{}
 
-// AuthenticateRequest asks which user a session token belongs to.
+// AuthenticateRequest requests the user that a session token belongs to.
 type AuthenticateRequest struct {
 	Token string `json:"token"`
 }

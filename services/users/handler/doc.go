@@ -1,7 +1,7 @@
 // Package handler implements the users service's go-micro endpoints:
 // registration, password login, logout and session authentication.
 //
-// Threats it answers:
+// Threats it addresses:
 //   - User enumeration: a login with an unknown email and a login with a
 //     wrong password return the same 401 error, and the unknown-email path
 //     still verifies a dummy argon2id hash so that both take about as long.

@@ -14,7 +14,7 @@ import (
 // Register creates an account. It returns 400 for an invalid email or a weak
 // password and 409 if the email is registered.
 //
-// NOTE: the 409 tells a caller that an email is registered. Hiding it needs
+// NOTE: the 409 reveals to a caller that an email is registered. Hiding it needs
 // an email confirmation flow, which this service does not have; the gateway's
 // rate limits bound how fast a caller can probe.
 func (h *Users) Register(ctx context.Context, req *api.RegisterRequest, rsp *api.RegisterResponse) error {

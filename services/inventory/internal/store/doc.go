@@ -1,7 +1,7 @@
 // Package store keeps products, stock and per-order reservations of the
 // inventory service in SQLite.
 //
-// Threats it answers:
+// Threats it addresses:
 //   - Overselling: a reservation takes stock with one conditional update per
 //     product (stock = stock - q WHERE stock >= q) inside one transaction, so
 //     two orders for the last unit cannot both win and stock never goes

@@ -126,9 +126,9 @@ func takeStock(ctx context.Context, tx *sql.Tx, it Item) (int64, error) {
 }
 
 // Release returns the stock reserved for orderID. It returns true if this
-// call returned stock and false if the order was released before or never
-// reserved; in the last case it records the release so that a later Reserve
-// of orderID fails with ErrReleased.
+// call returned stock, and false if the order was released before or never
+// reserved. For an order never reserved, it records the release, so that a
+// later Reserve of orderID fails with ErrReleased.
 func (s *Store) Release(ctx context.Context, orderID string, now time.Time) (bool, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

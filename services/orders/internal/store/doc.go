@@ -1,7 +1,7 @@
 // Package store keeps the orders service's orders and its event outbox in
 // SQLite.
 //
-// Threats it answers:
+// Threats it addresses:
 //   - Lost orders: an order is committed (WAL, synchronous=FULL) before the
 //     service replies, so an accepted order survives a crash or restart.
 //   - Lost events: each order event is written to the outbox in the same

@@ -174,7 +174,7 @@ func (s *Store) CancelOrder(ctx context.Context, userID, orderID string, now tim
 	return o, true, nil
 }
 
-// querier is what readOrder needs from *sql.DB and *sql.Tx.
+// querier is the part of *sql.DB and *sql.Tx that readOrder uses.
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
