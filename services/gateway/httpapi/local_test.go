@@ -15,7 +15,7 @@ func (discardPublisher) Publish(context.Context, string, any) error { return nil
 
 // localBackends wires the real users, orders and inventory handlers on
 // SQLite stores in t's temporary directory.
-func localBackends(t *testing.T) (Backends, *inventorytest.Local) {
+func localBackends(t testing.TB) (Backends, *inventorytest.Local) {
 	t.Helper()
 	inv := inventorytest.New(t)
 	return Backends{
