@@ -21,6 +21,10 @@ func NewOrderEvents(h *Inventory) *OrderEvents { return &OrderEvents{inventory: 
 // A malformed event is logged and dropped (nil error), because delivering it
 // again cannot fix it. A storage failure is returned so that the broker can
 // deliver the event again.
+//
+// NOTE: the event's publisher is not checked here. go-micro passes no peer
+// identity to subscribers, so only a broker with mTLS and per-topic publish
+// rights keeps other callers from cancelling stock reservations.
 func (e *OrderEvents) HandleCancelled(ctx context.Context, ev *ordersapi.OrderEvent) error {
 	log := e.inventory.log
 	if ev.Topic != ordersapi.TopicOrderCancelled || !ordersapi.ValidOrderID(ev.OrderID) {
