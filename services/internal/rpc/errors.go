@@ -106,6 +106,10 @@ func AsError(err error) *errors.Error {
 // did not answer in time: an error created by the go-micro client itself with
 // a 5xx or 408 code, a context error, or any error that is not a go-micro
 // error (a transport failure). A callee's own 5xx is not unavailability.
+//
+// NOTE: a request body that the callee cannot decode also comes back as the
+// client's own 500, so it counts as unavailable. Only a faulty caller sends
+// such a body, because all calls use the typed api structs.
 func IsUnavailable(err error) bool {
 	if err == nil {
 		return false

@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,5 +178,26 @@ func TestWirePublishJSON(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("subscriber received no event")
+	}
+}
+
+// TestWireWrongTypesRejectedBeforeHandler records what a request body with
+// wrong JSON types does on the wire: the server fails to decode it before any
+// handler or wrapper runs, and the go-micro client reports that as its own
+// error. The gateway decodes end-user JSON strictly, so only a faulty service
+// can send such a body.
+func TestWireWrongTypesRejectedBeforeHandler(t *testing.T) {
+	c, _ := startWire(t)
+	_, err := rpc.Call[GreetResponse](context.Background(), c, "greeter", "Greeter.Greet",
+		map[string]any{"name": "ann", "count": "three"})
+	merr := rpc.AsError(err)
+	if merr == nil {
+		t.Fatalf("error = %v, want a go-micro error", err)
+	}
+	if merr.Id != rpc.ClientID || merr.Code != 500 {
+		t.Errorf("error = %s, want a 500 from %s", merr, rpc.ClientID)
+	}
+	if !strings.Contains(merr.Detail, "unmarshal") {
+		t.Errorf("detail = %q, want the decoding failure", merr.Detail)
 	}
 }
