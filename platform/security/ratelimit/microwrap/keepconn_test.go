@@ -81,7 +81,9 @@ func TestKeepConnPassesOtherErrors(t *testing.T) {
 		t.Run(tt.desc, func(t *testing.T) {
 			var pluginSaw error
 			call := wrapper(func(ctx context.Context, _ *registry.Node, _ client.Request, _ any, _ client.CallOptions) error {
-				invoker := func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error { return tt.invokeEr }
+				invoker := func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error {
+					return tt.invokeEr
+				}
 				pluginSaw = interceptor(ctx, "/orders.Greeter/Echo", nil, nil, nil, invoker)
 				return pluginSaw
 			})
