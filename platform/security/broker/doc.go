@@ -1,0 +1,31 @@
+// Package broker carries go-micro events between services over the same
+// mTLS as calls, and tells each subscriber which service published.
+//
+// Threat: go-micro's HTTP broker (go-micro v4.11.0) accepts plaintext
+// publishes unless given a TLS config, skips verification of subscribers
+// when it has none, and even with TLS hands subscribers no sign of who
+// published. Any process that can reach a subscriber's port could inject
+// events, and the Consul entries of subscribers (the shared service name
+// micro.http.broker) cannot be kept apart by Consul ACLs.
+//
+// This broker speaks the HTTP broker's protocol (the same registry entries
+// and JSON message body, POSTed to the subscriber) but only over mTLS:
+//
+//   - a subscriber's endpoint requires a client certificate from the CA
+//     bundle, so a plaintext or unauthenticated publish fails in the TLS
+//     handshake;
+//   - the subscriber reads the publisher's identity from that verified
+//     certificate, checks it against the topic's publishers in the authz
+//     policy (403 otherwise), and passes it to handlers in the
+//     PublisherHeader header, which it overwrites whatever the publisher
+//     sent; SubscriberWrapper puts it in the context for authz.Caller;
+//   - a publisher delivers only to subscribers whose certificate names a
+//     service that the policy allows to receive the topic, and never to a
+//     subscriber registered without TLS;
+//   - Publish is synchronous and returns delivery errors, in place of the
+//     HTTP broker's silent in-memory retry queue.
+//
+// Connections are reused, and a subscriber asks a publisher to reconnect
+// once a connection is older than MaxConnectionAge, so rotated certificates
+// come into use within a known time.
+package broker
