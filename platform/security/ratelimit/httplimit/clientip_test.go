@@ -66,7 +66,7 @@ func TestClientIP(t *testing.T) {
 		{desc: "IPv4-mapped peer", resolver: xff,
 			req: request("[::ffff:10.0.0.1]:4000", "X-Forwarded-For", "203.0.113.7"), want: "203.0.113.7"},
 		{desc: "forwarded header", resolver: fwd,
-			req: request("10.0.0.1:4000", "Forwarded", `for=192.0.2.60;proto=http, for="[2001:db8:cafe::17]:4711"`),
+			req:  request("10.0.0.1:4000", "Forwarded", `for=192.0.2.60;proto=http, for="[2001:db8:cafe::17]:4711"`),
 			want: "2001:db8:cafe::17"},
 		{desc: "forwarded ignores xff", resolver: fwd,
 			req: request("10.0.0.1:4000", "X-Forwarded-For", "203.0.113.7"), want: "10.0.0.1"},
