@@ -1,0 +1,305 @@
+package secure_test
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go-micro.dev/v4/client"
+	merrors "go-micro.dev/v4/errors"
+	"go-micro.dev/v4/metadata"
+	"go-micro.dev/v4/registry"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/bulwark-go/bulwark/internal/testenv"
+	"github.com/bulwark-go/bulwark/platform/security/identity"
+	"github.com/bulwark-go/bulwark/platform/security/pki"
+	"github.com/bulwark-go/bulwark/platform/security/pki/pkitest"
+	"github.com/bulwark-go/bulwark/platform/security/secure"
+	"github.com/bulwark-go/bulwark/platform/security/vaultclient"
+)
+
+func vaultConfig(env *testenv.Env, name string) vaultclient.Config {
+	role := env.AppRoles[name]
+	return vaultclient.Config{
+		Address:      env.VaultAddr,
+		CAFile:       env.CAFile,
+		RoleIDFile:   role.RoleIDFile,
+		SecretIDFile: role.SecretIDFile,
+	}
+}
+
+// cluster is inventory serving the probe and subscribing to order.placed,
+// with orders and gateway as callers, all on Vault certificates.
+type cluster struct {
+	env       *testenv.Env
+	reg       registry.Registry
+	probe     *Probe
+	events    chan received
+	inventory *secure.Service
+	orders    *secure.Service
+	gateway   *secure.Service
+}
+
+func startCluster(t *testing.T, env *testenv.Env, tune func(*secure.Config)) *cluster {
+	t.Helper()
+	c := &cluster{
+		env:    env,
+		reg:    registry.NewMemoryRegistry(),
+		probe:  &Probe{serials: map[string]bool{}},
+		events: make(chan received, 100),
+	}
+	policy := writePolicy(t)
+	cfg := func(name string) secure.Config {
+		cfg := secure.Config{Name: name, Vault: vaultConfig(env, name), PolicyFile: policy, Registry: c.reg}
+		if tune != nil {
+			tune(&cfg)
+		}
+		return cfg
+	}
+	c.inventory = startService(t, cfg("inventory"), c.probe, c.events)
+	c.orders = startService(t, cfg("orders"), nil, nil)
+	c.gateway = startService(t, cfg("gateway"), nil, nil)
+	return c
+}
+
+// jsonCodec lets a plain gRPC client speak the go-micro server's JSON codec.
+type jsonCodec struct{}
+
+func (jsonCodec) Marshal(v any) ([]byte, error)   { return json.Marshal(v) }
+func (jsonCodec) Unmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+func (jsonCodec) Name() string                    { return "json" }
+
+// plainCall calls the probe with a plain gRPC client.
+func plainCall(t *testing.T, addr string, creds credentials.TransportCredentials, endpoint string) error {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	method := "/inventory.Probe/" + strings.TrimPrefix(endpoint, "Probe.")
+	return conn.Invoke(ctx, method, &WhoamiRequest{}, &WhoamiResponse{}, grpc.ForceCodec(jsonCodec{}))
+}
+
+func TestServicesOverVaultMTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Consul and Vault")
+	}
+	env := testenv.Start(t, testenv.Options{})
+	c := startCluster(t, env, nil)
+	addr := serverAddress(t, c.reg)
+	ctx := context.Background()
+
+	t.Run("valid call sees caller", func(t *testing.T) {
+		rsp, err := call(ctx, c.orders, "Probe.Whoami")
+		if err != nil {
+			t.Fatalf("call: %v", err)
+		}
+		if rsp.Caller != "orders" {
+			t.Fatalf("handler saw caller %q, want orders", rsp.Caller)
+		}
+	})
+
+	t.Run("allowed endpoint", func(t *testing.T) {
+		if _, err := call(ctx, c.orders, "Probe.Reserve"); err != nil {
+			t.Fatalf("orders calling Probe.Reserve: %v", err)
+		}
+	})
+
+	t.Run("denied endpoint is 403", func(t *testing.T) {
+		_, err := call(ctx, c.gateway, "Probe.Reserve")
+		if me := merrors.FromError(err); me.Code != 403 {
+			t.Fatalf("gateway calling Probe.Reserve = %v, want a 403", err)
+		}
+	})
+
+	t.Run("denied endpoint is PermissionDenied for gRPC", func(t *testing.T) {
+		creds := credentials.NewTLS(c.gateway.ClientTLSConfig())
+		err := plainCall(t, addr, creds, "Probe.Reserve")
+		if status.Code(err) != codes.PermissionDenied {
+			t.Fatalf("plain gRPC call = %v, want PermissionDenied", err)
+		}
+		if err := plainCall(t, addr, creds, "Probe.Whoami"); err != nil {
+			t.Fatalf("plain gRPC call of an allowed endpoint: %v", err)
+		}
+	})
+
+	t.Run("forged metadata keeps identity", func(t *testing.T) {
+		forged := metadata.NewContext(ctx, metadata.Metadata{
+			"Micro-From-Service": "orders",
+			"Remote":             "orders",
+		})
+		rsp, err := call(forged, c.gateway, "Probe.Whoami")
+		if err != nil {
+			t.Fatalf("call: %v", err)
+		}
+		if rsp.Caller != "gateway" {
+			t.Fatalf("handler saw caller %q with forged metadata, want gateway", rsp.Caller)
+		}
+		_, err = call(forged, c.gateway, "Probe.Reserve")
+		if me := merrors.FromError(err); me.Code != 403 {
+			t.Fatalf("forged metadata call of Probe.Reserve = %v, want a 403", err)
+		}
+	})
+
+	t.Run("plaintext rejected", func(t *testing.T) {
+		if err := plainCall(t, addr, insecure.NewCredentials(), "Probe.Whoami"); err == nil {
+			t.Fatal("plaintext call succeeded")
+		}
+	})
+
+	t.Run("no client certificate rejected", func(t *testing.T) {
+		cfg := c.gateway.ClientTLSConfig()
+		cfg.GetClientCertificate = nil
+		if err := plainCall(t, addr, credentials.NewTLS(cfg), "Probe.Whoami"); err == nil {
+			t.Fatal("call without a client certificate succeeded")
+		}
+	})
+
+	t.Run("client certificate from other CA rejected", func(t *testing.T) {
+		other := pkitest.NewCA(t)
+		cfg := c.gateway.ClientTLSConfig()
+		foreign := other.Leaf(t, "orders", time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return foreign, nil }
+		if err := plainCall(t, addr, credentials.NewTLS(cfg), "Probe.Whoami"); err == nil {
+			t.Fatal("call with another CA's certificate succeeded")
+		}
+	})
+
+	t.Run("expired client certificate rejected", func(t *testing.T) {
+		expired := issueShortLived(t, env, "orders")
+		for time.Now().Before(expired.Leaf.NotAfter.Add(time.Second)) {
+			time.Sleep(200 * time.Millisecond)
+		}
+		cfg := c.gateway.ClientTLSConfig()
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return expired, nil }
+		if err := plainCall(t, addr, credentials.NewTLS(cfg), "Probe.Whoami"); err == nil {
+			t.Fatal("call with an expired certificate succeeded")
+		}
+	})
+
+	t.Run("server from other CA refused", func(t *testing.T) {
+		other := pkitest.NewCA(t)
+		impostor := other.Leaf(t, "inventory", time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
+		ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+			Certificates: []tls.Certificate{*impostor},
+			NextProtos:   []string{"h2"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			for {
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					defer conn.Close()
+					_ = conn.(*tls.Conn).Handshake()
+					_, _ = io.Copy(io.Discard, conn)
+				}()
+			}
+		}()
+		_, err = call(ctx, c.orders, "Probe.Whoami", client.WithAddress(ln.Addr().String()))
+		if err == nil {
+			t.Fatal("client accepted a server from another CA")
+		}
+		if !strings.Contains(err.Error(), "certificate") {
+			t.Fatalf("error = %v, want a certificate error", err)
+		}
+	})
+
+	t.Run("event arrives with publisher", func(t *testing.T) {
+		if err := publish(c.orders, 7); err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+		select {
+		case got := <-c.events:
+			if got.publisher != "orders" || got.event.ID != 7 {
+				t.Fatalf("received %+v, want ID 7 from orders", got)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("event did not arrive")
+		}
+	})
+
+	t.Run("event from unauthorized publisher refused", func(t *testing.T) {
+		if err := publish(c.gateway, 8); err == nil {
+			t.Fatal("gateway published order.placed")
+		}
+	})
+
+	t.Run("plaintext and unauthenticated publish rejected", func(t *testing.T) {
+		svcs, err := c.reg.GetService("micro.http.broker")
+		if err != nil || len(svcs) == 0 {
+			t.Fatalf("no subscription registered: %v", err)
+		}
+		node := svcs[0].Nodes[0]
+		body := `{"Header":{"Micro-Topic":"order.placed","Content-Type":"application/json"},"Body":"eyJJRCI6OX0="}`
+		noCert := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: env.CAPool, InsecureSkipVerify: true}}}
+		for desc, u := range map[string]struct {
+			client *http.Client
+			url    string
+		}{
+			"plaintext": {&http.Client{}, "http://" + node.Address + "/?id=" + node.Id},
+			"no cert":   {noCert, "https://" + node.Address + "/?id=" + node.Id},
+		} {
+			resp, err := u.client.Post(u.url, "application/json", strings.NewReader(body))
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					t.Fatalf("%s publish accepted", desc)
+				}
+			}
+		}
+		select {
+		case got := <-c.events:
+			t.Fatalf("unauthenticated event arrived: %+v", got)
+		case <-time.After(200 * time.Millisecond):
+		}
+	})
+}
+
+// issueShortLived issues a certificate of service from Vault with a TTL of
+// two seconds.
+func issueShortLived(t *testing.T, env *testenv.Env, service string) *tls.Certificate {
+	t.Helper()
+	vc, err := vaultclient.New(context.Background(), vaultConfig(env, service))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vc.Close()
+	secret, err := vc.API().Logical().Write("pki_int/issue/"+service, map[string]any{
+		"common_name":        identity.DNSName(service),
+		"uri_sans":           identity.URI(service),
+		"ttl":                "2s",
+		"private_key_format": "pkcs8",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair([]byte(secret.Data["certificate"].(string)+"\n"+secret.Data["issuing_ca"].(string)),
+		[]byte(secret.Data["private_key"].(string)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pki.VerifyLeaf(&cert, service, env.CAPool, time.Now()); err != nil {
+		t.Fatalf("short-lived certificate does not verify: %v", err)
+	}
+	return &cert
+}
+
