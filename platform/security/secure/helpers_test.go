@@ -75,7 +75,7 @@ func (p *Probe) Reserve(ctx context.Context, _ *WhoamiRequest, rsp *WhoamiRespon
 	return nil
 }
 
-func (p *Probe) Serials() int {
+func (p *Probe) serialCount() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.serials)

@@ -302,4 +302,3 @@ func issueShortLived(t *testing.T, env *testenv.Env, service string) *tls.Certif
 	}
 	return &cert
 }
-
