@@ -125,12 +125,24 @@ func TestRenewAtTwoThirds(t *testing.T) {
 
 func TestLoginAgainAtMaxTTL(t *testing.T) {
 	c, auth, fc, _ := startFake(t, time.Hour, 90*time.Minute)
-	step(t, fc) // renewal at about 40m grants the remaining ~50m
-	step(t, fc) // renewal grants less than a third of an hour
-	step(t, fc) // the short TTL forces a new login
-	logins, _ := auth.counts()
+	start := fc.Now()
+	// Renewals grant less and less as the max TTL nears; the jitter
+	// decides how many fit before the loop logs in again.
+	for range 6 {
+		step(t, fc)
+		if logins, _ := auth.counts(); logins == 2 {
+			break
+		}
+	}
+	logins, renewals := auth.counts()
 	if logins != 2 {
 		t.Fatalf("logins = %d, want 2 once the token neared its max TTL", logins)
+	}
+	if renewals < 1 {
+		t.Fatalf("renewals = %d, want at least 1 before the new login", renewals)
+	}
+	if d := fc.Now().Sub(start); d >= 90*time.Minute {
+		t.Fatalf("new login %v after the first, at or past the max TTL of 90m", d)
 	}
 	if got := c.API().Token(); got != auth.lastToken {
 		t.Fatalf("API token is not the token of the last login")
