@@ -17,9 +17,9 @@
 // errors that name the file and line. CheckEndpoints, run when a service
 // starts, reports endpoints of the file that the service does not serve.
 //
-// HandlerWrapper enforces the policy in a go-micro server: a call without a
-// verified identity gets a go-micro 401, a call that the policy does not
-// allow gets a 403 (PermissionDenied for plain gRPC clients), and both are
-// logged with caller and endpoint. Allowed calls reach the handler with the
+// HandlerWrapper enforces the policy in a go-micro server. A call without a
+// verified identity gets a go-micro 401. A call that the policy does not
+// allow gets a 403, which plain gRPC clients see as PermissionDenied. Both
+// are logged with caller and endpoint. Allowed calls reach the handler with the
 // caller's name in the context, read with Caller.
 package authz

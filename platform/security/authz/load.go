@@ -41,6 +41,7 @@ func Parse(file string, data []byte) (*Policy, error) {
 		topics:    map[string]*topicRule{},
 	}
 	v := &validator{file: file}
+
 	if len(root.Content) == 0 {
 		return nil, fmt.Errorf("authz: %s is empty; declare services and endpoints", file)
 	}
@@ -48,6 +49,7 @@ func Parse(file string, data []byte) (*Policy, error) {
 	if doc.Kind != yaml.MappingNode {
 		return nil, v.errorf(doc, "the top level must be a mapping with services, endpoints and topics")
 	}
+
 	var endpointsNode, topicsNode *yaml.Node
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		key, value := doc.Content[i], doc.Content[i+1]
@@ -62,6 +64,7 @@ func Parse(file string, data []byte) (*Policy, error) {
 			v.add(key, "unknown key %q; use services, endpoints or topics", key.Value)
 		}
 	}
+
 	if len(p.services) == 0 && len(v.errs) == 0 {
 		v.add(doc, "no services declared; list every service identity under services")
 	}

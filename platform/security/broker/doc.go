@@ -1,5 +1,6 @@
 // Package broker carries go-micro events between services over the same
-// mTLS as calls, and tells each subscriber which service published.
+// mTLS as calls, and gives each subscriber the verified identity of the
+// publishing service.
 //
 // Threat: go-micro's HTTP broker (go-micro v4.11.0) accepts plaintext
 // publishes unless given a TLS config, skips verification of subscribers

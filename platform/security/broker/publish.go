@@ -21,7 +21,7 @@ import (
 
 // Publish delivers msg to the subscribers of topic: to every subscriber
 // without a queue, and to one subscriber of each queue. It returns the
-// delivery errors joined, or ErrNoSubscribers when nobody subscribes.
+// delivery errors joined, or ErrNoSubscribers when no subscriber is registered.
 // Subscribers registered without TLS, or whose certificate names a service
 // that may not receive the topic, get nothing.
 func (b *Broker) Publish(topic string, msg *mbroker.Message, opts ...mbroker.PublishOption) error {
@@ -141,7 +141,7 @@ func (b *Broker) deliver(ctx context.Context, client *http.Client, n *registry.N
 	defer resp.Body.Close()
 	text, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("broker: subscriber %s at %s answered %s: %s", n.Id, n.Address, resp.Status,
+		return fmt.Errorf("broker: subscriber %s at %s returned %s: %s", n.Id, n.Address, resp.Status,
 			bytes.TrimSpace(text))
 	}
 	return nil

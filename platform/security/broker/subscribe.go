@@ -55,6 +55,7 @@ func (b *Broker) Subscribe(topic string, handler mbroker.Handler, opts ...mbroke
 			"authorization policy", topic, err, b.cfg.Service)
 	}
 	options := mbroker.NewSubscribeOptions(opts...)
+
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.connected {
@@ -71,6 +72,7 @@ func (b *Broker) Subscribe(topic string, handler mbroker.Handler, opts ...mbroke
 	if err != nil {
 		return nil, fmt.Errorf("broker: advertise address of %s: %w", host, err)
 	}
+
 	version := options.Queue
 	if version == "" {
 		version = broadcastVersion
@@ -95,6 +97,7 @@ func (b *Broker) Subscribe(topic string, handler mbroker.Handler, opts ...mbroke
 			},
 		}},
 	}
+
 	if err := b.cfg.Registry.Register(s.service, registry.RegisterTTL(registerTTL)); err != nil {
 		return nil, fmt.Errorf("broker: register subscription %s: %w", s.id, err)
 	}

@@ -49,7 +49,7 @@ func Code(microCode int32) codes.Code {
 // StreamServerInterceptor rewrites the status code of an error that carries
 // a go-micro error detail to Code of that error's code. The go-micro gRPC
 // server serves every method through one stream handler, so this interceptor
-// sees unary calls too.
+// also handles unary calls.
 func StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		return Rewrite(handler(srv, ss))

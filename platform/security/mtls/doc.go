@@ -8,11 +8,11 @@
 //
 // Services are found through the registry by IP:port, and leaves carry no IP
 // SANs, so the standard host-name check of a client cannot pass. ClientConfig
-// therefore sets InsecureSkipVerify and puts its own check in VerifyConnection:
-// the server's chain must verify against the CA bundle for server
-// authentication at the current time, and its leaf must carry exactly one
-// URI SAN naming a service of the trust domain, optionally one of a given
-// set. The tests of this package show that check rejecting a wrong CA, an
+// therefore sets InsecureSkipVerify and puts its own check in
+// VerifyConnection. The server's chain must verify against the CA bundle for
+// server authentication at the current time. Its leaf must carry exactly one
+// URI SAN, naming a service of the trust domain or, optionally, one of a
+// given set. The tests of this package show that check rejecting a wrong CA, an
 // expired certificate, a missing or foreign URI SAN, and two URI SANs.
 //
 // Both configs read the certificate through callbacks of a Source and the CA

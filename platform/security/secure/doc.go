@@ -1,7 +1,7 @@
 // Package secure wires a go-micro service with every protection of the
 // security platform in one call, so that a new service cannot leave one out.
 //
-// Threat: a service that forgets one piece (a client without TLS, a broker
+// Threat: a service that leaves out one piece (a client without TLS, a broker
 // that accepts plaintext, a server without authorization) reopens the hole
 // the others close. NewService builds, from a few settings:
 //
