@@ -121,4 +121,3 @@ func TestStartRejectsUnauthorizedSubscription(t *testing.T) {
 		t.Fatalf("Start = %v, want the denied topic named", err)
 	}
 }
-
