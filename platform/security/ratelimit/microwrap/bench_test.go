@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"testing"
@@ -21,7 +19,6 @@ import (
 // rejected by the rate limit with the plugin's default of closing the
 // connection after an error, and rejected with KeepConnOnRejection.
 func BenchmarkCall(b *testing.B) {
-	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	tests := []struct {
 		desc  string
 		limit ratelimit.Limit
