@@ -223,6 +223,18 @@ func TestServicesOverVaultMTLS(t *testing.T) {
 		}
 	})
 
+	t.Run("server of another service refused", func(t *testing.T) {
+		svcs, err := c.reg.GetService("gateway")
+		if err != nil || len(svcs) == 0 || len(svcs[0].Nodes) == 0 {
+			t.Fatalf("gateway is not registered: %v", err)
+		}
+		// A registry entry for inventory that points at gateway.
+		_, err = call(ctx, c.orders, "Probe.Whoami", client.WithAddress(svcs[0].Nodes[0].Address))
+		if err == nil || !strings.Contains(err.Error(), "answered by service gateway") {
+			t.Fatalf("call = %v, want a refusal of the gateway server", err)
+		}
+	})
+
 	t.Run("event arrives with publisher", func(t *testing.T) {
 		if err := publish(c.orders, 7); err != nil {
 			t.Fatalf("publish: %v", err)

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 
 	gclient "github.com/go-micro/plugins/v4/client/grpc"
@@ -76,7 +75,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 		Registry:         cfg.Registry,
 		Address:          cfg.BrokerAddress,
 		MaxConnectionAge: cfg.MaxConnectionAge,
-		Logger:           log,
+		Logger:           cfg.Logger,
 	})
 	if err != nil {
 		s.Close()
@@ -84,7 +83,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s.Broker = brk
 
-	srv := s.newServer(cfg, log)
+	srv := s.newServer(cfg)
 	cli := newClient(cfg, s.Certificates, brk)
 	var svc micro.Service
 	svc = micro.NewService(
@@ -131,7 +130,7 @@ func (s *Service) startCertificates(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-func (s *Service) newServer(cfg Config, log *slog.Logger) *guardedServer {
+func (s *Service) newServer(cfg Config) *guardedServer {
 	grpcOpts := append([]grpc.ServerOption{
 		grpc.KeepaliveParams(keepalive.ServerParameters{
 			MaxConnectionAge:      cfg.MaxConnectionAge,
@@ -151,7 +150,7 @@ func (s *Service) newServer(cfg Config, log *slog.Logger) *guardedServer {
 		server.RegisterInterval(cfg.RegisterInterval),
 		gserver.AuthTLS(mtls.ServerConfig(s.Certificates)),
 		grpcerr.ServerOption(grpcOpts...),
-		server.WrapHandler(authz.HandlerWrapper(s.Policy, cfg.Name, log)),
+		server.WrapHandler(authz.HandlerWrapper(s.Policy, cfg.Name, cfg.Logger)),
 		server.WrapSubscriber(broker.SubscriberWrapper()),
 	}
 	for _, w := range cfg.HandlerWrappers {
@@ -164,7 +163,7 @@ func (s *Service) newServer(cfg Config, log *slog.Logger) *guardedServer {
 }
 
 func newClient(cfg Config, src mtls.Source, brk *broker.Broker) client.Client {
-	return gclient.NewClient(
+	c := gclient.NewClient(
 		client.Registry(cfg.Registry),
 		// Its own selector, because go-micro's default selector is shared
 		// by every client in the process.
@@ -173,6 +172,7 @@ func newClient(cfg Config, src mtls.Source, brk *broker.Broker) client.Client {
 		client.PoolTTL(cfg.PoolTTL),
 		gclient.AuthTLS(mtls.ClientConfig(src)),
 	)
+	return serverIdentityWrapper(c)
 }
 
 // Start starts the service without waiting for a signal, for tests and for
