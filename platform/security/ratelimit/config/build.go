@@ -32,10 +32,10 @@ func (s *Settings) NewStore(opts StoreOptions) (ratelimit.Store, func() error, e
 	if err := opts.Metrics.TrackKeys(BackendMemory, memory.Len); err != nil {
 		return nil, nil, err
 	}
-	noClose := func() error { return nil }
 	if s.Store.Backend != BackendRedis {
-		return memory, noClose, nil
+		return memory, func() error { return nil }, nil
 	}
+
 	r := s.Store.Redis
 	client, err := redisstore.NewClient(r.Client)
 	if err != nil {

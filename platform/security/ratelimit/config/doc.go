@@ -2,11 +2,11 @@
 // BULWARK_RATELIMIT_ environment variables, validates them at start, and
 // reloads them without a restart.
 //
-// Threat: a limit that is silently wrong protects nothing. A misspelt
-// setting, an endpoint name that matches no endpoint, a negative rate or a
-// burst of zero therefore fails Load with an error that names the setting
-// (its path in the file, or its variable) and the value, and lists every
-// such error at once. A reload that fails the same checks keeps the
+// Threat: a limit that is silently wrong protects nothing. Load therefore
+// fails on a misspelt setting, an endpoint name that matches no endpoint, a
+// negative rate or a burst of zero. Its error names each invalid setting
+// (by its path in the file, or by its variable) with the value, and lists
+// every such error at once. A reload that fails the same checks keeps the
 // current limits.
 //
 // # File

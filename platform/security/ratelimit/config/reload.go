@@ -144,7 +144,7 @@ func (r *Reloader) WatchSignals(ctx context.Context, signals ...os.Signal) {
 
 // WatchFile checks the file every interval until ctx ends and reloads when
 // its contents change. It compares contents rather than modification
-// times, so it also sees a file replaced through a symbolic link, as
+// times, so it also detects a file replaced through a symbolic link, as
 // Kubernetes updates mounted configuration. A file that cannot be read is
 // logged by Reload and tried again at the next check.
 func (r *Reloader) WatchFile(ctx context.Context, interval time.Duration) error {

@@ -165,8 +165,8 @@ func TestWatchSignalsReloadsOnSignal(t *testing.T) {
 	r, path, _ := newReloader(t, "handler:\n  default: 10/s\n", nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// SIGUSR2 stands in for SIGHUP so the test cannot disturb other
-	// handlers of SIGHUP in the test binary.
+	// The test uses SIGUSR2 in place of SIGHUP, so it cannot disturb
+	// other handlers of SIGHUP in the test binary.
 	r.WatchSignals(ctx, syscall.SIGUSR2)
 	rewrite(t, path, "handler:\n  default: 40/s\n")
 	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR2); err != nil {

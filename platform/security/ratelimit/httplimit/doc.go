@@ -4,11 +4,11 @@
 // Threat: a client that floods the gateway, and a password guesser. Keys
 // must be ones a client cannot choose: an authenticated client (a user ID
 // or API key from the caller's ClientKey function) or else the client's
-// address. X-Forwarded-For and Forwarded are written by whoever sends the
-// request, so ClientIPResolver reads them only when the connection comes
-// from a configured trusted proxy, and then only the entries trusted
-// proxies appended: it walks the header from right to left, skipping
-// trusted hops, and takes the first address that is not one. IPv6 clients
+// address. The sender of a request writes X-Forwarded-For and Forwarded
+// itself, so ClientIPResolver reads them only when the connection comes
+// from a configured trusted proxy, and then only the entries that trusted
+// proxies appended. It walks the header from right to left, skips trusted
+// hops, and takes the first address that is not one. IPv6 clients
 // are keyed by their /64 network, because one subscriber holds all of it.
 //
 // A rejection is a 429 whose Retry-After is the exact wait until a request

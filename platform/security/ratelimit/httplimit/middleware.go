@@ -24,11 +24,11 @@ type Options struct {
 	Store ratelimit.Store
 	// Rules returns the limits, called for every request. The caller
 	// passed to Rules.Lookup is the key class: ratelimit.ClassClient for
-	// authenticated clients, ratelimit.ClassIP otherwise, so
-	// Rules.Callers holds the limit of each class and Rules.Default
-	// applies to both when unset. The endpoint is the route (see Route);
-	// a route named in Rules.Endpoints or Rules.Pairs gets budgets of its
-	// own, and every other route shares one budget per client. Required.
+	// authenticated clients, ratelimit.ClassIP otherwise. Rules.Callers
+	// therefore holds the limit of each class, and Rules.Default applies
+	// to a class without one. The endpoint is the route (see Route). A
+	// route named in Rules.Endpoints or Rules.Pairs gets budgets of its
+	// own, while all other routes share one budget per client. Required.
 	Rules func() *ratelimit.Rules
 	// ClientKey returns the authenticated client of a request, such as a
 	// user ID or API key, and false when there is none. Only a SHA-256

@@ -11,9 +11,10 @@
 // configured.
 //
 // Rejections are go-micro 429 errors whose detail ends with "retry after D"
-// (see TooManyRequests and RetryAfter). Install the stream interceptor of
-// package grpcerr on the server so plain gRPC clients see ResourceExhausted
-// instead of Unknown; go-micro clients see the 429 either way.
+// (see TooManyRequests and RetryAfter). go-micro clients receive the 429
+// as it is. Install the stream interceptor of package grpcerr on the
+// server as well, so that plain gRPC clients receive ResourceExhausted
+// instead of Unknown.
 //
 // The go-micro gRPC client (client/grpc v1.2.1) closes its pooled
 // connection after any error, so each call after a rejection pays for a new

@@ -16,9 +16,9 @@ import (
 
 // The go-micro gRPC client (client/grpc v1.2.1) closes a pooled connection
 // after any call that returns an error, so every call after a rejection pays
-// for a new TLS handshake. A rejection by a rate limit says nothing about
-// the connection, and closing it makes a flood of rejections more expensive
-// for both sides. The interceptor and call wrapper below keep the
+// for a new TLS handshake. A rate-limit rejection does not mean the
+// connection failed, and closing it makes a flood of rejections more
+// expensive for both sides. The interceptor and call wrapper below keep the
 // connection: the interceptor, which runs inside the plugin's call, stores
 // a 429 and reports success to the plugin; the call wrapper, outside it,
 // returns the stored 429 to the caller.

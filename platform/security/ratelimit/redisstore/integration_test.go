@@ -227,7 +227,7 @@ func TestRedisIntegration(t *testing.T) {
 			t.Fatalf("log contains the Redis password:\n%s", logs)
 		}
 
-		// Back on Redis once it answers and RetryInterval has passed.
+		// Back on Redis once it responds and RetryInterval has passed.
 		env.StartRedis(t)
 		fake.Advance(5 * time.Second)
 		before := fallbacks(t, reg, "closed")

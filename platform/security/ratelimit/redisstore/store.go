@@ -15,7 +15,7 @@ import (
 	"github.com/bulwark-go/bulwark/platform/security/ratelimit/internal/logthrottle"
 )
 
-// Mode is what a Store does while Redis fails.
+// Mode selects the behaviour of a Store while Redis fails.
 type Mode int
 
 const (
@@ -23,7 +23,7 @@ const (
 	// but on its own budget, so N instances together admit up to N times
 	// the shared limit.
 	FailOpen Mode = iota
-	// FailClosed rejects every request until Redis answers again.
+	// FailClosed rejects every request until Redis responds again.
 	FailClosed
 )
 
@@ -173,8 +173,8 @@ func (s *Store) fallback(ctx context.Context, key ratelimit.Key, limit ratelimit
 	if s.opts.OnError == FailOpen {
 		return s.opts.Local.Take(ctx, key, limit, maxWait)
 	}
-	// A closed store rejects until the next try of Redis, and says so: a
-	// client told to retry later must never be told to retry at once.
+	// A closed store rejects until its next attempt on Redis and reports
+	// that wait, at least one second, so clients never retry at once.
 	wait := time.Duration(s.downUntil.Load() - s.opts.Clock.Now().UnixNano())
 	return ratelimit.Result{Limit: limit, RetryAfter: max(wait, time.Second)}, nil
 }
