@@ -1,0 +1,36 @@
+# Bulwark's commands. `make test` is the one CI runs.
+
+SHELL := /bin/bash
+GO ?= go
+
+# Binaries of the pinned Consul and Vault releases, built and cached on first
+# use by tools/servers/ensure.sh.
+CONSUL_BIN = $(shell tools/servers/ensure.sh consul)
+VAULT_BIN = $(shell tools/servers/ensure.sh vault)
+
+.PHONY: test test-unit servers vet bench
+
+## test: run every test, starting real Consul, Vault and Redis on loopback.
+test: servers
+	@command -v redis-server >/dev/null || { \
+		echo "redis-server is missing: install Debian's redis-server package" >&2; exit 1; }
+	BULWARK_CONSUL_BIN="$(CONSUL_BIN)" BULWARK_VAULT_BIN="$(VAULT_BIN)" \
+		$(GO) test -count=1 -timeout 40m ./...
+
+## test-unit: run only the tests that need no server (go test -short).
+test-unit:
+	$(GO) test -short -count=1 ./...
+
+## servers: build or find Consul v1.16.3 and Vault v1.14.8.
+servers:
+	@tools/servers/ensure.sh consul >/dev/null
+	@tools/servers/ensure.sh vault >/dev/null
+
+## vet: run go vet and check formatting.
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "run gofmt -w on the files above" >&2; exit 1; }
+
+## bench: run the benchmarks of the platform packages.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./platform/...
