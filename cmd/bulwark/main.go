@@ -1,13 +1,13 @@
-// Command bulwark runs Bulwark's operational tasks. Its only command today is
-// bootstrap, which prepares Consul and Vault for the services:
+// Command bulwark runs Bulwark's operational tasks:
 //
 //	bulwark bootstrap certs     -state DIR   # before the servers start
 //	bulwark bootstrap configure -state DIR   # once they run
 //	bulwark bootstrap unseal    -state DIR   # after a Vault restart
+//	bulwark verify registry     [flags]      # audit the Consul link
 //
-// The report (one line per object, then a summary) goes to standard output,
-// and log messages go to standard error. Neither ever contains a token, key
-// or secret ID: those are written only to 0600 files in the state directory.
+// Reports go to standard output, and log messages go to standard error.
+// Neither ever contains a token, key or secret ID: the bootstrap writes
+// those only to 0600 files in the state directory.
 package main
 
 import (
@@ -16,19 +16,53 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 )
 
-const usage = `usage: bulwark bootstrap certs|configure|unseal [flags]
+const usage = `usage: bulwark COMMAND [ARGS]
 
-  certs      create the root CA, server and client certificates, the gossip
-             key and the Consul and Vault configuration fragments
-  configure  initialize and unseal Vault, and create the PKI, AppRoles,
-             policies, Consul ACLs and Consul secrets-engine roles
-  unseal     unseal Vault with the saved key
-
-Run "bulwark bootstrap PHASE -h" for the flags of a phase.
+Commands:
+%s
+Run "bulwark COMMAND -h" for the flags of a command.
 `
+
+// command is one entry of the bulwark command line. Each command lives in a
+// file of its own and adds itself to commands in an init function, so that
+// new commands do not edit the same lines.
+type command struct {
+	name    string // first word on the command line
+	summary string // one line for the usage text
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+var commands []command
+
+func register(c command) { commands = append(commands, c) }
+
+func init() {
+	register(command{
+		name:    "bootstrap",
+		summary: "certs|configure|unseal: create certificates, then configure Consul and Vault",
+		run:     runBootstrap,
+	})
+	register(command{
+		name:    "verify",
+		summary: "registry: check that the Consul link refuses insecure clients",
+		run:     runVerify,
+	})
+}
+
+func usageText() string {
+	sorted := slices.Clone(commands)
+	slices.SortFunc(sorted, func(a, b command) int { return strings.Compare(a.name, b.name) })
+	var b strings.Builder
+	for _, c := range sorted {
+		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
+	}
+	return fmt.Sprintf(usage, b.String())
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -40,18 +74,43 @@ func main() {
 // run executes the command line args and returns the exit code: 0 on
 // success, 1 when a step failed and 2 for a usage error.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) < 2 || args[0] != "bootstrap" {
-		fmt.Fprint(stderr, usage)
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText())
 		return 2
 	}
-	phase := args[1]
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "bulwark: unknown command %q\n\n%s", args[0], usageText())
+	return 2
+}
+
+const bootstrapUsage = `usage: bulwark bootstrap certs|configure|unseal [flags]
+
+  certs      create the root CA, server and client certificates, the gossip
+             key and the Consul and Vault configuration fragments
+  configure  initialize and unseal Vault, and create the PKI, AppRoles,
+             policies, Consul ACLs and Consul secrets-engine roles
+  unseal     unseal Vault with the saved key
+
+Run "bulwark bootstrap PHASE -h" for the flags of a phase.
+`
+
+func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, bootstrapUsage)
+		return 2
+	}
+	phase := args[0]
 	switch phase {
 	case "certs", "configure", "unseal":
 	default:
-		fmt.Fprintf(stderr, "bulwark: unknown bootstrap phase %q\n\n%s", phase, usage)
+		fmt.Fprintf(stderr, "bulwark: unknown bootstrap phase %q\n\n%s", phase, bootstrapUsage)
 		return 2
 	}
-	cfg, log, err := parseFlags(phase, args[2:], stdout, stderr)
+	cfg, log, err := parseFlags(phase, args[1:], stdout, stderr)
 	if err != nil {
 		if err != errHelp {
 			fmt.Fprintf(stderr, "bulwark: %v\n", err)
@@ -63,4 +122,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+const verifyUsage = `usage: bulwark verify registry [flags]
+
+  registry   check that the link between the services and Consul refuses
+             plaintext, certificate-less, untrusted and tokenless clients
+
+Run "bulwark verify CHECK -h" for the flags of a check.
+`
+
+func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, verifyUsage)
+		return 2
+	}
+	switch args[0] {
+	case "registry":
+		return runVerifyRegistry(ctx, args[1:], stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "bulwark: unknown verify check %q\n\n%s", args[0], verifyUsage)
+		return 2
+	}
 }

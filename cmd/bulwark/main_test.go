@@ -15,8 +15,11 @@ func TestRunUsageErrors(t *testing.T) {
 		args    []string
 		wantErr string
 	}{
-		{"no arguments", nil, "usage: bulwark bootstrap"},
-		{"unknown command", []string{"deploy", "certs"}, "usage: bulwark bootstrap"},
+		{"no arguments", nil, "usage: bulwark COMMAND"},
+		{"unknown command", []string{"deploy", "certs"}, `unknown command "deploy"`},
+		{"bootstrap without phase", []string{"bootstrap"}, "usage: bulwark bootstrap"},
+		{"verify without check", []string{"verify"}, "usage: bulwark verify"},
+		{"unknown check", []string{"verify", "everything"}, `unknown verify check "everything"`},
 		{"unknown phase", []string{"bootstrap", "all"}, `unknown bootstrap phase "all"`},
 		{"unknown flag", []string{"bootstrap", "certs", "-nope"}, "flag provided but not defined: -nope"},
 		{"stray argument", []string{"bootstrap", "certs", "-state", "/tmp/x", "extra"}, `unexpected argument "extra"`},
