@@ -16,7 +16,7 @@ import (
 const gossipKeyBytes = 32
 
 // Certs runs the first phase: the root CA, server and client certificates,
-// the gossip key and the Consul and Vault configuration fragments. It needs
+// the gateway's public certificate, the gossip key and the Consul and Vault configuration fragments. It needs
 // no running server.
 func Certs(ctx context.Context, cfg Config) (Result, error) {
 	cfg = cfg.withDefaults()
@@ -28,7 +28,7 @@ func Certs(ctx context.Context, cfg Config) (Result, error) {
 	now := cfg.Now()
 	cfg.Log.Info("bootstrap phase started", "phase", "certs", "state_dir", cfg.StateDir)
 
-	for _, dir := range []string{l.Root, l.ConsulDir, l.ConsulDataDir, l.VaultDir, l.VaultDataDir, l.ServicesDir} {
+	for _, dir := range []string{l.Root, l.ConsulDir, l.ConsulDataDir, l.VaultDir, l.VaultDataDir, l.ServicesDir, l.GatewayDir} {
 		if err := ensureDir(dir, modeSecretDir); err != nil {
 			return rec.result, fail("state-dir", err, "check that the state directory is writable")
 		}
@@ -45,6 +45,7 @@ func Certs(ctx context.Context, cfg Config) (Result, error) {
 		{"vault-server-cert", l.VaultCert, l.VaultKey, vaultServerSpec(cfg)},
 		{"consul-engine-cert", l.EngineCert, l.EngineKey, clientSpec("vault-consul-secrets-engine", cfg)},
 		{"operator-cert", l.OperatorCert, l.OperatorKey, clientSpec("bulwark-operator", cfg)},
+		{"gateway-public-cert", l.GatewayCert, l.GatewayKey, gatewayPublicSpec(cfg)},
 	} {
 		if err := ctx.Err(); err != nil {
 			return rec.result, err
@@ -91,6 +92,19 @@ func vaultServerSpec(cfg Config) certSpec {
 		commonName: "vault",
 		dnsNames:   names,
 		ips:        serverIPs(host),
+		usages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ttl:        cfg.ServerCertTTL,
+	}
+}
+
+// gatewayPublicSpec names the gateway's public HTTPS listener: localhost,
+// 127.0.0.1 and ::1 for native mode, plus cfg.GatewayHosts (for compose,
+// "gateway").
+func gatewayPublicSpec(cfg Config) certSpec {
+	return certSpec{
+		commonName: "gateway",
+		dnsNames:   uniqueNames(append([]string{"localhost"}, cfg.GatewayHosts...)),
+		ips:        []net.IP{net.IPv4(127, 0, 0, 1).To4(), net.IPv6loopback},
 		usages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		ttl:        cfg.ServerCertTTL,
 	}

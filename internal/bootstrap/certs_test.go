@@ -20,11 +20,12 @@ var fixedNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 func testConfig(t *testing.T) Config {
 	t.Helper()
 	return Config{
-		StateDir: filepath.Join(t.TempDir(), "state"),
-		InfraDir: repoInfraDir(t),
-		Consul:   ConsulSettings{HTTPSPort: 18501, SerfLANPort: 18301, ServerPort: 18300, Hosts: []string{"consul.example"}},
-		Vault:    VaultSettings{ListenAddr: "127.0.0.1:18200", ClusterAddr: "127.0.0.1:18201"},
-		Now:      func() time.Time { return fixedNow },
+		StateDir:     filepath.Join(t.TempDir(), "state"),
+		InfraDir:     repoInfraDir(t),
+		Consul:       ConsulSettings{HTTPSPort: 18501, SerfLANPort: 18301, ServerPort: 18300, Hosts: []string{"consul.example"}},
+		Vault:        VaultSettings{ListenAddr: "127.0.0.1:18200", ClusterAddr: "127.0.0.1:18201"},
+		GatewayHosts: []string{"gateway"},
+		Now:          func() time.Time { return fixedNow },
 	}
 }
 
@@ -58,6 +59,9 @@ func TestCertsFileModes(t *testing.T) {
 		{l.VaultCert, 0o644},
 		{l.VaultKey, 0o600},
 		{l.VaultFragment, 0o600},
+		{l.GatewayDir, 0o700},
+		{l.GatewayCert, 0o644},
+		{l.GatewayKey, 0o600},
 		{l.EngineKey, 0o600},
 		{l.OperatorKey, 0o600},
 		{l.ConsulDataDir, 0o700},
@@ -133,6 +137,8 @@ func TestCertsServerNames(t *testing.T) {
 		{"vault", l.VaultCert, []string{"vault", "localhost", "127.0.0.1"}, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}},
 		{"engine", l.EngineCert, nil, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}},
 		{"operator", l.OperatorCert, nil, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}},
+		{"gateway public", l.GatewayCert, []string{"localhost", "127.0.0.1", "::1", "gateway"},
+			[]x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -265,4 +271,29 @@ func readCert(t *testing.T, path string) *x509.Certificate {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return cert
+}
+
+func TestCertsNewGatewayHostReissues(t *testing.T) {
+	cfg := testConfig(t)
+	runCerts(t, cfg)
+	l := NewLayout(cfg.StateDir)
+	before := readAll(t, l.GatewayCert)
+	consulBefore := readAll(t, l.ConsulCert)
+
+	cfg.GatewayHosts = append(cfg.GatewayHosts, "shop.example")
+	runCerts(t, cfg)
+
+	if readAll(t, l.GatewayCert) == before {
+		t.Fatal("a new -gateway-host kept the old gateway certificate")
+	}
+	if readAll(t, l.ConsulCert) != consulBefore {
+		t.Error("a new gateway host replaced the Consul certificate")
+	}
+	cert := readCert(t, l.GatewayCert)
+	if !slices.Contains(cert.DNSNames, "shop.example") {
+		t.Errorf("gateway certificate names %v, want shop.example among them", cert.DNSNames)
+	}
+	if cert.IsCA {
+		t.Error("gateway certificate is a CA")
+	}
 }

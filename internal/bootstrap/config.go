@@ -110,6 +110,11 @@ type Config struct {
 	Consul ConsulSettings
 	Vault  VaultSettings
 
+	// GatewayHosts are extra DNS names for the gateway's public TLS
+	// certificate, such as the compose host name "gateway". localhost,
+	// 127.0.0.1 and ::1 are always included.
+	GatewayHosts []string
+
 	// CertTTL is the max_ttl (and ttl) of every PKI role. Default 1h.
 	CertTTL time.Duration
 

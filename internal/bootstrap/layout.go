@@ -31,6 +31,12 @@ type Layout struct {
 	// tests that talk to Consul directly.
 	OperatorCert, OperatorKey string
 
+	// GatewayDir contains the gateway's public TLS certificate
+	// (GatewayCert) and its key (GatewayKey). The root CA signs it directly,
+	// because Vault's intermediate may issue only names under the trust
+	// domain, and clients reach the gateway as localhost or a compose host.
+	GatewayDir, GatewayCert, GatewayKey string
+
 	// ServicesDir contains one directory per service with its AppRole
 	// credentials (see ServiceRoleID and ServiceSecretID).
 	ServicesDir string
@@ -41,6 +47,7 @@ func NewLayout(root string) Layout {
 	consul := filepath.Join(root, "consul")
 	vault := filepath.Join(root, "vault")
 	operator := filepath.Join(root, "operator")
+	gateway := filepath.Join(root, "gateway")
 	return Layout{
 		Root:                  root,
 		CACert:                filepath.Join(root, "ca.pem"),
@@ -64,6 +71,9 @@ func NewLayout(root string) Layout {
 		EngineKey:             filepath.Join(vault, "consul-client-key.pem"),
 		OperatorCert:          filepath.Join(operator, "client.pem"),
 		OperatorKey:           filepath.Join(operator, "client-key.pem"),
+		GatewayDir:            gateway,
+		GatewayCert:           filepath.Join(gateway, "public.pem"),
+		GatewayKey:            filepath.Join(gateway, "public-key.pem"),
 		ServicesDir:           filepath.Join(root, "services"),
 	}
 }
