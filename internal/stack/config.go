@@ -1,0 +1,166 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Services are the service binaries of the stack, in start order, with the
+// admin port of each under the default port plan.
+var Services = []string{"users", "inventory", "orders", "gateway"}
+
+// Component names of the servers.
+const (
+	Consul = "consul"
+	Vault  = "vault"
+	Redis  = "redis"
+)
+
+// DefaultReadyTimeout bounds the wait for every component to become ready.
+// A cold start on a 2-core machine takes well under a minute once the
+// binaries exist; the bound leaves room for a loaded machine.
+const DefaultReadyTimeout = 3 * time.Minute
+
+// Config selects the repository, the state directory and the ports of a
+// native stack.
+type Config struct {
+	// RepoRoot is the repository root: it contains go.mod, infra/ and
+	// services/. Required.
+	RepoRoot string
+
+	// Dir is the state directory. Default: RepoRoot/.bulwark.
+	Dir string
+
+	// PortBase moves every port of the stack to PortBase plus a fixed
+	// offset (see PlanPorts). Zero selects the documented ports.
+	PortBase int
+
+	// ConsulBin, VaultBin and RedisBin are server binaries. Defaults: see
+	// FindServers.
+	ConsulBin, VaultBin, RedisBin string
+
+	// ReadyTimeout bounds the wait for readiness. Default
+	// DefaultReadyTimeout.
+	ReadyTimeout time.Duration
+
+	// Out receives progress lines for the person running the command.
+	// Default: discard.
+	Out io.Writer
+}
+
+// withDefaults returns a copy of c with unset fields defaulted.
+func (c Config) withDefaults() Config {
+	if c.Dir == "" && c.RepoRoot != "" {
+		c.Dir = filepath.Join(c.RepoRoot, ".bulwark")
+	}
+	if c.ReadyTimeout == 0 {
+		c.ReadyTimeout = DefaultReadyTimeout
+	}
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+	return c
+}
+
+// validate checks the settings before anything starts.
+func (c Config) validate() error {
+	if c.RepoRoot == "" {
+		return errors.New("stack: repository root is not set; run inside the Bulwark repository")
+	}
+	if !filepath.IsAbs(c.RepoRoot) || !filepath.IsAbs(c.Dir) {
+		return fmt.Errorf("stack: repository root %q and state directory %q must be absolute paths", c.RepoRoot, c.Dir)
+	}
+	if _, err := os.Stat(filepath.Join(c.RepoRoot, "infra", "services.yaml")); err != nil {
+		return fmt.Errorf("stack: %s is not the Bulwark repository root: %w", c.RepoRoot, err)
+	}
+	// The bootstrap writes these paths into HCL files, which reject quotes,
+	// backslashes, dollar signs and line breaks.
+	if strings.ContainsAny(c.Dir, "\"\\$\n\r") {
+		return fmt.Errorf("stack: state directory %q contains a quote, backslash, dollar sign or line break; choose another", c.Dir)
+	}
+	if _, err := PlanPorts(c.PortBase); err != nil {
+		return err
+	}
+	return nil
+}
+
+// modulePath identifies the repository's go.mod.
+const modulePath = "module github.com/bulwark-go/bulwark\n"
+
+// FindRepoRoot returns the nearest directory at or above dir whose go.mod
+// declares the Bulwark module.
+func FindRepoRoot(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.HasPrefix(string(data), modulePath) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("stack: no Bulwark repository root found above the working directory; run the command inside the repository")
+		}
+		dir = parent
+	}
+}
+
+// Paths names the files and directories of a state directory.
+type Paths struct {
+	Root     string // the state directory
+	State    string // bootstrap state directory (internal/bootstrap Layout)
+	Data     string // one SQLite directory per service
+	Redis    string // Redis password and configuration
+	Operator string // read-only operator tokens
+	Run      string // process records and logs
+	Bin      string // service binaries
+	Env      string // shell exports
+	Mode     string // "native" or "compose"
+	Lock     string // held while up, down or clean runs
+}
+
+// NewPaths returns the layout of the state directory dir.
+func NewPaths(dir string) Paths {
+	run := filepath.Join(dir, "run")
+	return Paths{
+		Root:     dir,
+		State:    filepath.Join(dir, "state"),
+		Data:     filepath.Join(dir, "data"),
+		Redis:    filepath.Join(dir, "redis"),
+		Operator: filepath.Join(dir, "operator"),
+		Run:      run,
+		Bin:      filepath.Join(dir, "bin"),
+		Env:      filepath.Join(dir, "env"),
+		Mode:     filepath.Join(dir, "mode"),
+		Lock:     filepath.Join(run, "lock"),
+	}
+}
+
+// Record is the file that records the process of a component.
+func (p Paths) Record(name string) string { return filepath.Join(p.Run, name+".json") }
+
+// Log is the log file of a component.
+func (p Paths) Log(name string) string { return filepath.Join(p.Run, name+".log") }
+
+// RedisPassword is the file containing the Redis password.
+func (p Paths) RedisPassword() string { return filepath.Join(p.Redis, "password") }
+
+// ConsulOperatorToken is the file containing the read-only Consul token.
+func (p Paths) ConsulOperatorToken() string { return filepath.Join(p.Operator, "consul.token") }
+
+// VaultOperatorToken is the file containing the read-only Vault token.
+func (p Paths) VaultOperatorToken() string { return filepath.Join(p.Operator, "vault.token") }
+
+// GatewayCert and GatewayKey are the gateway's public TLS certificate and
+// key, written by `bulwark bootstrap certs`.
+func (p Paths) GatewayCert() string { return filepath.Join(p.State, "gateway", "public.pem") }
+
+// GatewayKey is the key of GatewayCert.
+func (p Paths) GatewayKey() string { return filepath.Join(p.State, "gateway", "public-key.pem") }

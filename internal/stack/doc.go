@@ -1,0 +1,33 @@
+// Package stack runs the secured Bulwark stack as local processes: Consul,
+// Vault and Redis on loopback, the bootstrap, and the four services built
+// from this repository. It backs the `bulwark up`, `down`, `clean` and
+// `status` commands in native mode.
+//
+// Threat: a local stack that is less secure than the one it stands for. The
+// native stack starts the servers from the repository's own configuration
+// (infra/consul/server.hcl, infra/vault/server.hcl and the fragments of
+// `bulwark bootstrap certs`), so it runs with the same TLS, ACL and AppRole
+// settings as the tests and the compose stack. Services receive only file
+// paths for their secrets. Redis requires a password from a 0600 file and
+// listens on loopback only. The operator credentials written for people are
+// read-only: a Consul token that can read the catalog and a Vault token that
+// can read the configuration but cannot issue certificates or tokens.
+//
+// Every process runs detached in its own session, so it outlives the
+// command that started it. A JSON record in the run directory names its
+// process ID and its start time from /proc. Down signals a process only
+// while both still match, so a reused process ID is never signalled.
+//
+// State lives in one directory (default .bulwark at the repository root):
+//
+//	state/          bootstrap state: CA, server certificates, tokens, AppRoles
+//	data/<name>/    SQLite data of users, orders and inventory
+//	redis/          Redis password (0600) and configuration (0600)
+//	operator/       read-only operator tokens for Consul and Vault (0600)
+//	run/            <name>.json process records and <name>.log logs
+//	bin/            the service binaries
+//	env             shell exports for the running stack
+//	mode            "native"
+//
+// Linux only: process checks read /proc.
+package stack

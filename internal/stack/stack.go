@@ -1,0 +1,98 @@
+package stack
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/bulwark-go/bulwark/internal/bootstrap"
+)
+
+// stack is one native stack: its settings, files and ports.
+type stack struct {
+	cfg    Config
+	paths  Paths
+	ports  Ports
+	layout bootstrap.Layout
+}
+
+func newStack(cfg Config) (*stack, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	ports, err := PlanPorts(cfg.PortBase)
+	if err != nil {
+		return nil, err
+	}
+	paths := NewPaths(cfg.Dir)
+	return &stack{cfg: cfg, paths: paths, ports: ports, layout: bootstrap.NewLayout(paths.State)}, nil
+}
+
+// bootstrapConfig returns the bootstrap settings of the stack: every server
+// on 127.0.0.1 at the stack's ports. The report and the log go to the
+// bootstrap log file, which never receives a secret.
+func (s *stack) bootstrapConfig(logFile *os.File) bootstrap.Config {
+	vaultListen := fmt.Sprintf("127.0.0.1:%d", s.ports.Vault)
+	return bootstrap.Config{
+		StateDir: s.paths.State,
+		InfraDir: filepath.Join(s.cfg.RepoRoot, "infra"),
+		Consul: bootstrap.ConsulSettings{
+			Address:     s.consulAddr(),
+			HTTPSPort:   s.ports.ConsulHTTPS,
+			SerfLANPort: s.ports.ConsulSerf,
+			ServerPort:  s.ports.ConsulServer,
+		},
+		Vault: bootstrap.VaultSettings{
+			Address:     "https://" + vaultListen,
+			ListenAddr:  vaultListen,
+			ClusterAddr: fmt.Sprintf("127.0.0.1:%d", s.ports.VaultCluster),
+		},
+		Log:    slog.New(slog.NewTextHandler(logFile, nil)).With("component", "bootstrap"),
+		Report: logFile,
+	}
+}
+
+// makeDirs creates the state directory and its subdirectories with mode
+// 0700, and tightens the mode of existing ones.
+func (s *stack) makeDirs() error {
+	for _, dir := range []string{s.paths.Root, s.paths.Run, s.paths.Data, s.paths.Redis, s.paths.Operator, s.paths.Bin} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("stack: create %s: %w", dir, err)
+		}
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("stack: set mode of %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// lock takes an exclusive lock on the run directory, so two commands never
+// start or stop the same stack at once. The lock ends with the returned
+// function or the process.
+func (s *stack) lock() (func(), error) {
+	if err := os.MkdirAll(s.paths.Run, 0o700); err != nil {
+		return nil, fmt.Errorf("stack: create %s: %w", s.paths.Run, err)
+	}
+	f, err := os.OpenFile(s.paths.Lock, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("stack: open lock %s: %w", s.paths.Lock, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("stack: another bulwark up, down or clean is running on %s; wait for it to finish", s.paths.Root)
+	}
+	return func() { f.Close() }, nil
+}
+
+// record returns the process record of a component and whether that
+// process still runs.
+func (s *stack) record(name string) (Record, bool, error) {
+	r, ok, err := readRecord(s.paths.Record(name))
+	if err != nil || !ok {
+		return Record{}, false, err
+	}
+	return r, r.Alive(), nil
+}
