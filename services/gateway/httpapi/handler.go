@@ -50,6 +50,16 @@ var routes = []route{
 	{"POST", "/v1/orders/{id}/cancel", func(a *API) http.Handler { return a.authenticated(a.cancelOrder) }},
 }
 
+// Routes returns the name of every route, "METHOD /path" as in http.ServeMux
+// patterns, for checking route names in the rate-limit settings.
+func Routes() []string {
+	names := make([]string, len(routes))
+	for i, r := range routes {
+		names[i] = r.method + " " + r.path
+	}
+	return names
+}
+
 func (a *API) routes() {
 	for _, r := range routes {
 		a.mux.Handle(r.method+" "+r.path, r.handler(a))

@@ -156,9 +156,7 @@ func (s *Store) RevokeSession(ctx context.Context, tokenHash []byte, at time.Tim
 
 // DeleteSessionsExpiredBefore deletes sessions that expired before t and
 // returns how many it deleted. Expired sessions are already rejected, so this
-// only bounds the table's size.
-//
-// TODO: call this periodically from the service's main.go once it exists.
+// only bounds the table's size. The service's main.go calls it periodically.
 func (s *Store) DeleteSessionsExpiredBefore(ctx context.Context, t time.Time) (int64, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, t.UnixMilli())
 	if err != nil {
