@@ -157,10 +157,3 @@ func (p Paths) ConsulOperatorToken() string { return filepath.Join(p.Operator, "
 
 // VaultOperatorToken is the file containing the read-only Vault token.
 func (p Paths) VaultOperatorToken() string { return filepath.Join(p.Operator, "vault.token") }
-
-// GatewayCert and GatewayKey are the gateway's public TLS certificate and
-// key, written by `bulwark bootstrap certs`.
-func (p Paths) GatewayCert() string { return filepath.Join(p.State, "gateway", "public.pem") }
-
-// GatewayKey is the key of GatewayCert.
-func (p Paths) GatewayKey() string { return filepath.Join(p.State, "gateway", "public-key.pem") }

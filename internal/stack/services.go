@@ -64,8 +64,8 @@ func (s *stack) serviceEnv(name string, withRedis bool) []string {
 	if name == "gateway" {
 		env = append(env,
 			"BULWARK_GATEWAY_LISTEN="+net.JoinHostPort("127.0.0.1", strconv.Itoa(s.ports.Gateway)),
-			"BULWARK_GATEWAY_TLS_CERT_FILE="+s.paths.GatewayCert(),
-			"BULWARK_GATEWAY_TLS_KEY_FILE="+s.paths.GatewayKey(),
+			"BULWARK_GATEWAY_TLS_CERT_FILE="+s.layout.GatewayCert,
+			"BULWARK_GATEWAY_TLS_KEY_FILE="+s.layout.GatewayKey,
 		)
 	}
 	return env

@@ -237,7 +237,7 @@ func (s *stack) upServices(ctx context.Context, withRedis bool) error {
 	}
 	startedServices := map[string]*started{}
 	if len(missing) > 0 {
-		for _, file := range []string{s.paths.GatewayCert(), s.paths.GatewayKey()} {
+		for _, file := range []string{s.layout.GatewayCert, s.layout.GatewayKey} {
 			if !fileExists(file) {
 				return fmt.Errorf("stack: the gateway's public certificate %s is missing after bootstrap certs; "+
 					"rebuild bulwark from the current source, which writes it", file)
