@@ -34,3 +34,22 @@ vet:
 ## bench: run the benchmarks of the platform packages.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./platform/...
+
+.PHONY: up down clean status
+
+## up: start the secured stack: in Docker Compose where a Docker engine
+## answers, else as local processes (BULWARK_MODE=native|compose overrides).
+up:
+	@tools/stack/stack.sh up
+
+## down: stop the stack and keep its data.
+down:
+	@tools/stack/stack.sh down
+
+## clean: stop the stack and remove its data and credentials.
+clean:
+	@tools/stack/stack.sh clean
+
+## status: print one line per component of the stack.
+status:
+	@tools/stack/stack.sh status
