@@ -1,5 +1,5 @@
 // Command inventory is the inventory service: products, stock and
-// reservations, over mTLS, consuming order.cancelled events. It is
+// reservations, over mTLS, consuming the orders service's events. It is
 // configured by BULWARK_* environment variables; see services/README.md.
 package main
 
@@ -34,5 +34,8 @@ func setup(ctx context.Context, svc *boot.Service) error {
 		return err
 	}
 	events := handler.NewOrderEvents(h)
+	if err := svc.Subscribe(ordersapi.TopicOrderPlaced, events.HandlePlaced); err != nil {
+		return err
+	}
 	return svc.Subscribe(ordersapi.TopicOrderCancelled, events.HandleCancelled)
 }

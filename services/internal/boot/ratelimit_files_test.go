@@ -35,7 +35,7 @@ func TestRateLimitFilesLoad(t *testing.T) {
 		{"users", config.LoadOptions{Endpoints: endpointsOf(&usershandler.Users{}), Topics: []string{}}},
 		{"orders", config.LoadOptions{Endpoints: endpointsOf(&ordershandler.Orders{}), Topics: []string{}}},
 		{"inventory", config.LoadOptions{Endpoints: endpointsOf(&inventoryhandler.Inventory{}),
-			Topics: []string{ordersapi.TopicOrderCancelled}}},
+			Topics: []string{ordersapi.TopicOrderPlaced, ordersapi.TopicOrderCancelled}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.service, func(t *testing.T) {

@@ -247,3 +247,80 @@ func TestCancelledEventMalformedDropped(t *testing.T) {
 		})
 	}
 }
+
+func placedEvent(id string, items ...ordersapi.OrderItem) *ordersapi.OrderEvent {
+	return &ordersapi.OrderEvent{EventID: ids.New(ordersapi.EventIDPrefix), Topic: ordersapi.TopicOrderPlaced,
+		OrderID: id, Items: items}
+}
+
+func TestPlacedEventConfirmsReservation(t *testing.T) {
+	h := newHandler(t)
+	events := NewOrderEvents(h)
+	ctx := context.Background()
+	id := newOrderID()
+	req := api.ReserveRequest{OrderID: id, Items: []api.Item{{ProductID: "sku-1004", Quantity: 5}}}
+	if err := h.Reserve(ctx, &req, &api.ReserveResponse{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := events.HandlePlaced(ctx, placedEvent(id, ordersapi.OrderItem{ProductID: "sku-1004", Quantity: 5})); err != nil {
+		t.Fatalf("HandlePlaced: %v", err)
+	}
+	if got := stockOf(t, h, "sku-1004"); got != 10 {
+		t.Errorf("stock after the event = %d, want 10 (taken once)", got)
+	}
+}
+
+func TestPlacedEventTakesMissingReservation(t *testing.T) {
+	h := newHandler(t)
+	events := NewOrderEvents(h)
+	ev := placedEvent(newOrderID(), ordersapi.OrderItem{ProductID: "sku-1004", Quantity: 2})
+	for range 2 {
+		if err := events.HandlePlaced(context.Background(), ev); err != nil {
+			t.Fatalf("HandlePlaced: %v", err)
+		}
+	}
+	if got := stockOf(t, h, "sku-1004"); got != 13 {
+		t.Errorf("stock after two deliveries = %d, want 13", got)
+	}
+}
+
+func TestPlacedEventAfterReleaseDropped(t *testing.T) {
+	h := newHandler(t)
+	events := NewOrderEvents(h)
+	ctx := context.Background()
+	id := newOrderID()
+	if err := h.Release(ctx, &api.ReleaseRequest{OrderID: id}, &api.ReleaseResponse{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := events.HandlePlaced(ctx, placedEvent(id, ordersapi.OrderItem{ProductID: "sku-1004", Quantity: 2})); err != nil {
+		t.Fatalf("HandlePlaced = %v, want nil (dropped)", err)
+	}
+	if got := stockOf(t, h, "sku-1004"); got != 15 {
+		t.Errorf("stock = %d, want 15: a released order must not take stock", got)
+	}
+}
+
+func TestPlacedEventUnfillableDropped(t *testing.T) {
+	h := newHandler(t)
+	events := NewOrderEvents(h)
+	tests := []struct {
+		desc string
+		ev   *ordersapi.OrderEvent
+	}{
+		{"too much stock", placedEvent(newOrderID(), ordersapi.OrderItem{ProductID: "sku-1005", Quantity: 2})},
+		{"unknown product", placedEvent(newOrderID(), ordersapi.OrderItem{ProductID: "sku-9999", Quantity: 1})},
+		{"no items", placedEvent(newOrderID())},
+		{"wrong topic", &ordersapi.OrderEvent{Topic: ordersapi.TopicOrderCancelled, OrderID: newOrderID()}},
+		{"bad order id", placedEvent("x", ordersapi.OrderItem{ProductID: "sku-1004", Quantity: 1})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			if err := events.HandlePlaced(context.Background(), tt.ev); err != nil {
+				t.Errorf("HandlePlaced = %v, want nil (dropped)", err)
+			}
+		})
+	}
+	if got := stockOf(t, h, "sku-1005"); got != 1 {
+		t.Errorf("stock of sku-1005 = %d, want 1", got)
+	}
+}
