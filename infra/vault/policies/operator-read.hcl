@@ -63,11 +63,15 @@ path "consul/roles/+" {
   capabilities = ["read"]
 }
 
-# Look up and renew this token itself.
+# Look up, renew and revoke this token itself.
 path "auth/token/lookup-self" {
   capabilities = ["read"]
 }
 
 path "auth/token/renew-self" {
+  capabilities = ["update"]
+}
+
+path "auth/token/revoke-self" {
   capabilities = ["update"]
 }
