@@ -151,3 +151,11 @@ func TestLoadEnvErrorHasNoSecret(t *testing.T) {
 		t.Errorf("error contains the secret-id value:\n%v", err)
 	}
 }
+
+func TestLimitEnvironDropsFileVariable(t *testing.T) {
+	got := limitEnviron([]string{EnvRateLimitFile + "=/etc/rl.yaml", "BULWARK_RATELIMIT_GATEWAY_IP=5/s burst 5", "HOME=/root"})
+	want := []string{"BULWARK_RATELIMIT_GATEWAY_IP=5/s burst 5", "HOME=/root"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("limitEnviron = %q, want %q", got, want)
+	}
+}

@@ -3,7 +3,9 @@ package boot
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 
 	merrors "go-micro.dev/v4/errors"
 	"go-micro.dev/v4/server"
@@ -49,6 +51,7 @@ func (s *Service) Limits() (*Limits, error) {
 		Endpoints: append([]string{}, s.endpoints...),
 		Topics:    append([]string{}, s.topics...),
 		Routes:    slices.Clone(s.opts.Routes),
+		Environ:   limitEnviron(os.Environ()),
 	}, config.ReloaderOptions{Logger: s.Log})
 	if err != nil {
 		return nil, fmt.Errorf("boot: rate limits (%s): %w", describeFile(s.Env.RateLimitFile), err)
@@ -81,6 +84,19 @@ func (s *Service) Limits() (*Limits, error) {
 	s.Log.Info("rate limits loaded", "file", s.Env.RateLimitFile, "store", settings.Store.Backend,
 		"endpoints", s.endpoints, "topics", s.topics)
 	return limits, nil
+}
+
+// limitEnviron returns environ without BULWARK_RATELIMIT_FILE. The config
+// package reads every BULWARK_RATELIMIT_ variable as an override and
+// rejects unknown ones, and the file's own variable is not an override.
+func limitEnviron(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, EnvRateLimitFile+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func describeFile(path string) string {

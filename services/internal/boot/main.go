@@ -38,12 +38,14 @@ func runMain(ctx context.Context, name string, opts Options, setup SetupFunc, ar
 	if err != nil {
 		level = slog.LevelInfo
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})).With("service", name)
+	// Platform components add the service name to their own lines, so the
+	// root logger does not, which would repeat the key.
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if err != nil {
-		log.Error("configuration is invalid; nothing was started", "err", err)
+		log.Error("configuration is invalid; nothing was started", "service", name, "err", err)
 		return 1
 	}
-	log.Info("service starting", "vault", env.VaultAddr, "consul", env.ConsulAddr, "listen", env.Listen,
+	log.Info("service starting", "service", name, "vault", env.VaultAddr, "consul", env.ConsulAddr, "listen", env.Listen,
 		"admin", env.AdminListen)
 
 	svc, err := New(ctx, name, env, opts, log)

@@ -1,0 +1,359 @@
+package services_test
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	consulapi "github.com/hashicorp/consul/api"
+
+	"github.com/bulwark-go/bulwark/internal/testenv"
+)
+
+// TestSecuredStack runs the four service binaries against real Consul,
+// Vault and Redis, bootstrapped like the local stack, and drives them
+// through the gateway's HTTPS port only. The subtests share one stack and
+// run in order; each uses its own users and client addresses.
+func TestSecuredStack(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{Redis: true})
+	bins := buildBinaries(t)
+	st := startStack(t, env, bins)
+
+	t.Run("order lifecycle", func(t *testing.T) { testOrderLifecycle(t, st) })
+	t.Run("last item race", func(t *testing.T) { testLastItemRace(t, st) })
+	t.Run("bad input", func(t *testing.T) { testBadInput(t, st) })
+	t.Run("burst gets 429", func(t *testing.T) { testBurst(t, st) })
+	t.Run("backend requires client certificate", func(t *testing.T) { testBackendRequiresClientCert(t, st) })
+	t.Run("orders restart keeps orders", func(t *testing.T) { testOrdersRestart(t, st) })
+	t.Run("no panic in service logs", func(t *testing.T) {
+		for _, name := range serviceNames {
+			log := st.services[name].logText(t)
+			if strings.Contains(strings.ToLower(log), "panic") {
+				t.Errorf("log of %s mentions a panic:\n%s", name, st.services[name].tail(40))
+			}
+		}
+	})
+}
+
+// waitFor polls cond every interval until it holds or timeout passes. The
+// interval keeps polling below the gateway's per-address limit.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not reached within %v", what, timeout)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func testOrderLifecycle(t *testing.T, st *stack) {
+	c := st.client(t)
+	token := c.signUp("lifecycle")
+	before := c.stock("sku-1004")
+
+	placed := c.must("POST", "/v1/orders", token, `{"items":[{"product_id":"sku-1004","quantity":3}]}`, http.StatusCreated)
+	id := orderID(t, placed)
+	if got := c.stock("sku-1004"); got != before-3 {
+		t.Errorf("stock after the order = %d, want %d", got, before-3)
+	}
+
+	got := c.must("GET", "/v1/orders/"+id, token, "", http.StatusOK)
+	if orderID(t, got) != id {
+		t.Errorf("GET /v1/orders/%s returned order %s", id, orderID(t, got))
+	}
+	listed := c.must("GET", "/v1/orders", token, "", http.StatusOK)
+	if !strings.Contains(listed.raw, id) {
+		t.Errorf("order %s missing from the list: %s", id, listed.raw)
+	}
+
+	// Another user sees neither the order nor its list entry.
+	other := st.client(t)
+	otherToken := other.signUp("other")
+	if rsp := other.do("GET", "/v1/orders/"+id, otherToken, ""); rsp.status != http.StatusNotFound {
+		t.Errorf("another user's GET of the order = %d %s, want 404", rsp.status, rsp.raw)
+	}
+
+	cancelled := c.must("POST", "/v1/orders/"+id+"/cancel", token, "", http.StatusOK)
+	if s := orderStatus(cancelled); s != "cancelled" {
+		t.Errorf("status after cancel = %q, want cancelled", s)
+	}
+	// order.cancelled goes through the outbox and the mTLS broker to
+	// inventory, which returns the stock.
+	waitFor(t, 30*time.Second, "stock returned after the cancel", func() bool { return c.stock("sku-1004") == before })
+	inventoryLog := st.services["inventory"].logText(t)
+	if !strings.Contains(inventoryLog, `"msg":"stock released","order_id":"`+id+`"`) {
+		t.Errorf("inventory log has no release of order %s", id)
+	}
+
+	c.must("DELETE", "/v1/sessions/current", token, "", http.StatusNoContent)
+	c.must("GET", "/v1/orders", token, "", http.StatusUnauthorized)
+}
+
+func testLastItemRace(t *testing.T, st *stack) {
+	const product = "sku-1005" // the demo's single poster
+	a, b := st.client(t), st.client(t)
+	tokens := []string{a.signUp("race-a"), b.signUp("race-b")}
+	clients := []*apiClient{a, b}
+	if got := a.stock(product); got != 1 {
+		t.Fatalf("stock of %s = %d, want 1 before the race", product, got)
+	}
+
+	results := make([]response, 2)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			results[i] = clients[i].do("POST", "/v1/orders", tokens[i], `{"items":[{"product_id":"`+product+`","quantity":1}]}`)
+		}()
+	}
+	close(start)
+	wg.Wait()
+
+	won, lost := 0, 0
+	for _, r := range results {
+		switch r.status {
+		case http.StatusCreated:
+			won++
+		case http.StatusConflict:
+			lost++
+			if f := r.errorField(); f != "items[0].quantity" {
+				t.Errorf("losing order's error field = %q, want items[0].quantity (%s)", f, r.raw)
+			}
+		default:
+			t.Errorf("order status = %d %s, want 201 or 409", r.status, r.raw)
+		}
+	}
+	if won != 1 || lost != 1 {
+		t.Errorf("%d orders won and %d lost, want exactly one of each", won, lost)
+	}
+	if got := a.stock(product); got != 0 {
+		t.Errorf("stock of %s after the race = %d, want 0", product, got)
+	}
+}
+
+// badCase is one invalid request and the response it must get.
+type badCase struct {
+	desc, method, path string
+	auth               bool   // send the test user's token
+	contentType        string // default application/json
+	body               string
+	status             int
+	field              string // expected error.field; empty means none is checked
+}
+
+func testBadInput(t *testing.T, st *stack) {
+	token := st.client(t).signUp("bad-input")
+	long := strings.Repeat("a", 300)
+	huge := `{"email":"` + strings.Repeat("x", 1<<20) + `@example.com","password":"violet-harbor-31"}`
+	tooManyItems := `{"items":[` + strings.TrimSuffix(strings.Repeat(`{"product_id":"sku-1001","quantity":1},`, 21), ",") + `]}`
+
+	cases := []badCase{
+		{"register malformed JSON", "POST", "/v1/users", false, "", `{"email":`, 400, ""},
+		{"register missing email", "POST", "/v1/users", false, "", `{"password":"violet-harbor-31"}`, 400, "email"},
+		{"register oversized email", "POST", "/v1/users", false, "", `{"email":"` + long + `@example.com","password":"violet-harbor-31"}`, 400, "email"},
+		{"register oversized password", "POST", "/v1/users", false, "", `{"email":"pw@example.com","password":"` + strings.Repeat("p", 600) + `"}`, 400, "password"},
+		{"register wrong type", "POST", "/v1/users", false, "", `{"email":5,"password":"violet-harbor-31"}`, 400, "email"},
+		{"register unknown field", "POST", "/v1/users", false, "", `{"email":"u@example.com","password":"violet-harbor-31","admin":true}`, 400, "admin"},
+		{"register huge body", "POST", "/v1/users", false, "", huge, 413, ""},
+		{"register wrong content type", "POST", "/v1/users", false, "text/plain", `{}`, 415, ""},
+		{"login malformed JSON", "POST", "/v1/sessions", false, "", `{"email":"a@example.com",}`, 400, ""},
+		{"login missing password", "POST", "/v1/sessions", false, "", `{"email":"a@example.com"}`, 400, "password"},
+		{"login wrong type", "POST", "/v1/sessions", false, "", `{"email":"a@example.com","password":["x"]}`, 400, "password"},
+		{"login huge body", "POST", "/v1/sessions", false, "", huge, 413, ""},
+		{"order without token", "POST", "/v1/orders", false, "", `{"items":[{"product_id":"sku-1001","quantity":1}]}`, 401, ""},
+		{"order malformed JSON", "POST", "/v1/orders", true, "", `{"items":[`, 400, ""},
+		{"order missing items", "POST", "/v1/orders", true, "", `{}`, 400, "items"},
+		{"order zero quantity", "POST", "/v1/orders", true, "", `{"items":[{"product_id":"sku-1001","quantity":0}]}`, 400, "items[0].quantity"},
+		{"order quantity as string", "POST", "/v1/orders", true, "", `{"items":[{"product_id":"sku-1001","quantity":"3"}]}`, 400, "items.quantity"},
+		{"order oversized quantity", "POST", "/v1/orders", true, "", `{"items":[{"product_id":"sku-1001","quantity":100000}]}`, 400, "items[0].quantity"},
+		{"order too many items", "POST", "/v1/orders", true, "", tooManyItems, 400, "items"},
+		{"order unknown product", "POST", "/v1/orders", true, "", `{"items":[{"product_id":"sku-9999","quantity":1}]}`, 400, "items[0].product_id"},
+		{"order oversized product id", "POST", "/v1/orders", true, "", `{"items":[{"product_id":"` + long + `","quantity":1}]}`, 400, "items[0].product_id"},
+		{"order huge body", "POST", "/v1/orders", true, "", `{"items":[{"product_id":"` + strings.Repeat("s", 1<<20) + `","quantity":1}]}`, 413, ""},
+		{"get malformed order id", "GET", "/v1/orders/not-an-id", true, "", "", 404, ""},
+		{"cancel malformed order id", "POST", "/v1/orders/x'%20OR%201=1/cancel", true, "", "", 404, ""},
+		{"orders with bad token", "GET", "/v1/orders", false, "", "", 401, ""},
+		{"logout without token", "DELETE", "/v1/sessions/current", false, "", "", 401, ""},
+		{"unknown route", "GET", "/v1/admin", false, "", "", 404, ""},
+		{"wrong method", "PUT", "/v1/products", false, "", `{}`, 405, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.desc, func(t *testing.T) {
+			c := st.client(t)
+			tok := ""
+			if tc.auth {
+				tok = token
+			}
+			if tc.desc == "orders with bad token" {
+				tok = "not-a-session-token"
+			}
+			contentType := tc.contentType
+			if contentType == "" {
+				contentType = "application/json"
+			}
+			var rsp response
+			if tc.body == "" {
+				rsp = c.send(tc.method, tc.path, tok, nil, "")
+			} else {
+				rsp = c.send(tc.method, tc.path, tok, strings.NewReader(tc.body), contentType)
+			}
+			if rsp.status != tc.status {
+				t.Fatalf("%s %s = %d %s, want %d", tc.method, tc.path, rsp.status, rsp.raw, tc.status)
+			}
+			if rsp.errorMessage() == "" {
+				t.Errorf("response has no error message: %s", rsp.raw)
+			}
+			if tc.field != "" && rsp.errorField() != tc.field {
+				t.Errorf("error field = %q, want %q (%s)", rsp.errorField(), tc.field, rsp.raw)
+			}
+		})
+	}
+}
+
+func testBurst(t *testing.T, st *stack) {
+	flooder, bystander := st.client(t), st.client(t)
+	var rejected *response
+	allowed := 0
+	for range 30 {
+		rsp := flooder.do("GET", "/v1/products", "", "")
+		switch rsp.status {
+		case http.StatusOK:
+			allowed++
+		case http.StatusTooManyRequests:
+			if rejected == nil {
+				rejected = &rsp
+			}
+		default:
+			t.Fatalf("burst request = %d %s, want 200 or 429", rsp.status, rsp.raw)
+		}
+	}
+	if rejected == nil {
+		t.Fatalf("30 requests from one client got no 429 (%d allowed)", allowed)
+	}
+	if allowed == 0 {
+		t.Error("the burst got no request through; the burst allowance is missing")
+	}
+	seconds, err := strconv.Atoi(rejected.header.Get("Retry-After"))
+	if err != nil || seconds < 1 {
+		t.Errorf("Retry-After = %q, want a whole number of seconds of at least 1", rejected.header.Get("Retry-After"))
+	}
+	// Another client address has its own budget.
+	bystander.must("GET", "/v1/products", "", "", http.StatusOK)
+}
+
+// consulClient returns a Consul API client with the operator certificate
+// and the management token.
+func consulClient(t *testing.T, env *testenv.Env) *consulapi.Client {
+	t.Helper()
+	token, err := os.ReadFile(env.ConsulManagementTokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := consulapi.NewClient(&consulapi.Config{
+		Address: env.ConsulAddr,
+		Scheme:  "https",
+		Token:   strings.TrimSpace(string(token)),
+		HttpClient: &http.Client{
+			Timeout:   10 * time.Second,
+			Transport: &http.Transport{TLSClientConfig: env.OperatorTLSConfig(t)},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
+}
+
+// instances returns the addresses of a service's instances in Consul's
+// catalog.
+func instances(t *testing.T, c *consulapi.Client, name string) []string {
+	t.Helper()
+	entries, _, err := c.Catalog().Service(name, "", nil)
+	if err != nil {
+		t.Fatalf("Consul catalog of %s: %v", name, err)
+	}
+	var addrs []string
+	for _, e := range entries {
+		addrs = append(addrs, fmt.Sprintf("%s:%d", e.ServiceAddress, e.ServicePort))
+	}
+	return addrs
+}
+
+func testBackendRequiresClientCert(t *testing.T, st *stack) {
+	addrs := instances(t, consulClient(t, st.env), "orders")
+	if len(addrs) != 1 {
+		t.Fatalf("orders instances in Consul = %v, want one", addrs)
+	}
+	// The handshake verifies the server and offers no client certificate.
+	conn, err := tls.Dial("tcp", addrs[0], &tls.Config{
+		RootCAs:    st.env.CAPool,
+		ServerName: "orders.service.bulwark.internal",
+		NextProtos: []string{"h2"},
+		MinVersion: tls.VersionTLS12,
+	})
+	if err != nil {
+		t.Fatalf("TLS handshake with orders: %v", err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// With TLS 1.3 the server checks the client's certificate after the
+	// client's handshake ends, so its rejection arrives on the first read.
+	_, _ = conn.Write([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"))
+	_, err = conn.Read(make([]byte, 1))
+	if err == nil {
+		t.Fatal("orders answered a connection without a client certificate")
+	}
+	if !strings.Contains(err.Error(), "certificate required") {
+		t.Errorf("read error = %v, want the TLS alert certificate required", err)
+	}
+}
+
+func testOrdersRestart(t *testing.T, st *stack) {
+	consul := consulClient(t, st.env)
+	c := st.client(t)
+	token := c.signUp("restart")
+	placed := c.must("POST", "/v1/orders", token, `{"items":[{"product_id":"sku-1003","quantity":2}]}`, http.StatusCreated)
+	id := orderID(t, placed)
+
+	orders := st.services["orders"]
+	if err := orders.terminate(t); err != nil {
+		t.Fatalf("orders exited with %v after SIGTERM, want status 0\n%s", err, orders.tail(20))
+	}
+	if got := instances(t, consul, "orders"); len(got) != 0 {
+		t.Errorf("orders instances in Consul after SIGTERM = %v, want none", got)
+	}
+	if !strings.Contains(orders.logText(t), `"msg":"deregistered from Consul"`) {
+		t.Error("orders log has no deregistration")
+	}
+	if rsp := c.do("GET", "/v1/orders/"+id, token, ""); rsp.status < 500 {
+		t.Errorf("GET of an order while orders is down = %d %s, want a 5xx", rsp.status, rsp.raw)
+	}
+
+	orders.start(t)
+	orders.waitReady(t)
+	if got := instances(t, consul, "orders"); len(got) != 1 {
+		t.Errorf("orders instances in Consul after the restart = %v, want one", got)
+	}
+	// The gateway's selector may still cache the old address for a moment.
+	waitFor(t, 30*time.Second, "order readable after the restart", func() bool {
+		return c.do("GET", "/v1/orders/"+id, token, "").status == http.StatusOK
+	})
+	got := c.must("GET", "/v1/orders/"+id, token, "", http.StatusOK)
+	if s := orderStatus(got); s != orderStatus(placed) {
+		t.Errorf("status after the restart = %q, want %q", s, orderStatus(placed))
+	}
+	c.must("POST", "/v1/orders", token, `{"items":[{"product_id":"sku-1003","quantity":1}]}`, http.StatusCreated)
+}
