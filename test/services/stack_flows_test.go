@@ -1,8 +1,13 @@
 package services_test
 
 import (
+	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -12,8 +17,14 @@ import (
 	"time"
 
 	consulapi "github.com/hashicorp/consul/api"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 
 	"github.com/bulwark-go/bulwark/internal/testenv"
+	"github.com/bulwark-go/bulwark/platform/security/pki"
+	"github.com/bulwark-go/bulwark/platform/security/vaultclient"
 )
 
 // TestSecuredStack runs the four service binaries against real Consul,
@@ -29,7 +40,9 @@ func TestSecuredStack(t *testing.T) {
 	t.Run("last item race", func(t *testing.T) { testLastItemRace(t, st) })
 	t.Run("bad input", func(t *testing.T) { testBadInput(t, st) })
 	t.Run("burst gets 429", func(t *testing.T) { testBurst(t, st) })
+	t.Run("gateway requires TLS 1.2", func(t *testing.T) { testGatewayTLS(t, st) })
 	t.Run("backend requires client certificate", func(t *testing.T) { testBackendRequiresClientCert(t, st) })
+	t.Run("backend authorizes by identity", func(t *testing.T) { testBackendAuthorizesIdentity(t, st) })
 	t.Run("orders restart keeps orders", func(t *testing.T) { testOrdersRestart(t, st) })
 	t.Run("no panic in service logs", func(t *testing.T) {
 		for _, name := range serviceNames {
@@ -356,4 +369,103 @@ func testOrdersRestart(t *testing.T, st *stack) {
 		t.Errorf("status after the restart = %q, want %q", s, orderStatus(placed))
 	}
 	c.must("POST", "/v1/orders", token, `{"items":[{"product_id":"sku-1003","quantity":1}]}`, http.StatusCreated)
+}
+
+// jsonCodec lets a plain gRPC client speak the go-micro server's JSON codec.
+type jsonCodec struct{}
+
+func (jsonCodec) Marshal(v any) ([]byte, error)   { return json.Marshal(v) }
+func (jsonCodec) Unmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+func (jsonCodec) Name() string                    { return "json" }
+
+// serviceCertificate logs in to Vault with a service's AppRole and issues
+// its certificate, as the service itself does at start.
+func serviceCertificate(t *testing.T, env *testenv.Env, name string) *tls.Certificate {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	role := env.AppRoles[name]
+	vc, err := vaultclient.New(ctx, vaultclient.Config{
+		Address: env.VaultAddr, CAFile: env.CAFile, RoleIDFile: role.RoleIDFile, SecretIDFile: role.SecretIDFile,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatalf("log in to Vault as %s: %v", name, err)
+	}
+	defer vc.Close()
+	issuer, err := pki.NewVaultIssuer(vc.API(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := issuer.Issue(ctx)
+	if err != nil {
+		t.Fatalf("issue the certificate of %s: %v", name, err)
+	}
+	return cert
+}
+
+// callInventory calls an inventory endpoint with a plain gRPC client that
+// presents cert.
+func callInventory(t *testing.T, addr string, roots *x509.CertPool, cert *tls.Certificate, method string) error {
+	t.Helper()
+	creds := credentials.NewTLS(&tls.Config{
+		RootCAs:      roots,
+		ServerName:   "inventory.service.bulwark.internal",
+		Certificates: []tls.Certificate{*cert},
+		MinVersion:   tls.VersionTLS12,
+	})
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var rsp map[string]any
+	return conn.Invoke(ctx, "/inventory.Inventory/"+method, map[string]any{}, &rsp, grpc.ForceCodec(jsonCodec{}))
+}
+
+func testBackendAuthorizesIdentity(t *testing.T, st *stack) {
+	addrs := instances(t, consulClient(t, st.env), "inventory")
+	if len(addrs) != 1 {
+		t.Fatalf("inventory instances in Consul = %v, want one", addrs)
+	}
+	gateway := serviceCertificate(t, st.env, "gateway")
+	users := serviceCertificate(t, st.env, "users")
+
+	if err := callInventory(t, addrs[0], st.env.CAPool, gateway, "ListProducts"); err != nil {
+		t.Fatalf("gateway calling Inventory.ListProducts: %v", err)
+	}
+	// Only orders may reserve stock.
+	if err := callInventory(t, addrs[0], st.env.CAPool, gateway, "Reserve"); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("gateway calling Inventory.Reserve = %v, want PermissionDenied", err)
+	}
+	// users may call no inventory endpoint.
+	if err := callInventory(t, addrs[0], st.env.CAPool, users, "ListProducts"); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("users calling Inventory.ListProducts = %v, want PermissionDenied", err)
+	}
+}
+
+func testGatewayTLS(t *testing.T, st *stack) {
+	addr := strings.TrimPrefix(st.gatewayURL, "https://")
+	old := &tls.Config{RootCAs: st.env.CAPool, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}
+	if conn, err := tls.Dial("tcp", addr, old); err == nil {
+		conn.Close()
+		t.Error("the gateway accepted a TLS 1.1 handshake")
+	}
+	current := &tls.Config{RootCAs: st.env.CAPool, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}
+	conn, err := tls.Dial("tcp", addr, current)
+	if err != nil {
+		t.Fatalf("TLS 1.2 handshake with the gateway: %v", err)
+	}
+	conn.Close()
+
+	rsp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + addr + "/v1/products")
+	if err != nil {
+		t.Fatalf("plain HTTP to the gateway: %v", err)
+	}
+	rsp.Body.Close()
+	if rsp.StatusCode != http.StatusBadRequest {
+		t.Errorf("plain HTTP to the gateway = %d, want 400", rsp.StatusCode)
+	}
 }
