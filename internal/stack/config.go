@@ -124,6 +124,7 @@ type Paths struct {
 	Env      string // shell exports
 	Mode     string // "native" or "compose"
 	Lock     string // held while up, down or clean runs
+	Home     string // HOME of the stack's processes, for caches they write
 }
 
 // NewPaths returns the layout of the state directory dir.
@@ -140,6 +141,7 @@ func NewPaths(dir string) Paths {
 		Env:      filepath.Join(dir, "env"),
 		Mode:     filepath.Join(dir, "mode"),
 		Lock:     filepath.Join(run, "lock"),
+		Home:     filepath.Join(dir, "home"),
 	}
 }
 

@@ -26,6 +26,7 @@
 //	operator/       read-only operator tokens for Consul and Vault (0600)
 //	run/            <name>.json process records and <name>.log logs
 //	bin/            the service binaries
+//	home/           HOME of the stack's processes
 //	env             shell exports for the running stack
 //	mode            "native"
 //

@@ -91,7 +91,7 @@ func (s *stack) stopComponent(name string, sig syscall.Signal, timeout time.Dura
 // stateEntries are the names that bulwark creates in a state directory.
 // Clean removes a directory only when it contains nothing else, so a
 // mistyped BULWARK_STACK_DIR cannot delete unrelated files.
-var stateEntries = []string{"state", "data", "redis", "operator", "run", "bin", "env", "env.tmp", "mode"}
+var stateEntries = []string{"state", "data", "redis", "operator", "run", "bin", "home", "env", "env.tmp", "mode"}
 
 // Clean stops the stack like Down and then removes the state directory:
 // data, credentials, logs and binaries. It prints what it removes first.
@@ -129,7 +129,7 @@ func Clean(ctx context.Context, cfg Config) error {
 	fmt.Fprintln(out, "  data/      SQLite databases of users, orders and inventory")
 	fmt.Fprintln(out, "  redis/     Redis password and configuration")
 	fmt.Fprintln(out, "  operator/  read-only Consul and Vault operator tokens")
-	fmt.Fprintln(out, "  run/, bin/, env, mode: logs, service binaries and shell exports")
+	fmt.Fprintln(out, "  run/, bin/, home/, env, mode: logs, service binaries, caches and shell exports")
 	if err := os.RemoveAll(s.paths.Root); err != nil {
 		return fmt.Errorf("stack: remove %s: %w", s.paths.Root, err)
 	}

@@ -23,10 +23,10 @@ import (
 const pollInterval = 100 * time.Millisecond
 
 // serverEnv is the environment of Consul, Vault and Redis: only PATH, and
-// HOME set to the state directory, so no VAULT_*, CONSUL_* or proxy
+// HOME set to a directory of the stack, so no VAULT_*, CONSUL_* or proxy
 // variable of the caller's shell reaches them.
 func (s *stack) serverEnv() []string {
-	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + s.paths.Root}
+	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + s.paths.Home}
 }
 
 func (s *stack) startConsul(bin string) (*started, error) {
@@ -34,14 +34,14 @@ func (s *stack) startConsul(bin string) (*started, error) {
 	args := []string{"agent",
 		"-config-file", filepath.Join(s.cfg.RepoRoot, "infra", "consul", "server.hcl"),
 		"-config-file", l.ConsulFragment}
-	return startDetached(Consul, bin, args, s.serverEnv(), s.paths.Root, s.paths.Log(Consul), s.paths.Record(Consul))
+	return startDetached(Consul, bin, args, s.serverEnv(), s.paths.Home, s.paths.Log(Consul), s.paths.Record(Consul))
 }
 
 func (s *stack) startVault(bin string) (*started, error) {
 	args := []string{"server",
 		"-config", filepath.Join(s.cfg.RepoRoot, "infra", "vault", "server.hcl"),
 		"-config", s.layout.VaultFragment}
-	return startDetached(Vault, bin, args, s.serverEnv(), s.paths.Root, s.paths.Log(Vault), s.paths.Record(Vault))
+	return startDetached(Vault, bin, args, s.serverEnv(), s.paths.Home, s.paths.Log(Vault), s.paths.Record(Vault))
 }
 
 // consulReady succeeds once Consul has a leader and, when the bootstrap has

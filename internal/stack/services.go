@@ -37,7 +37,7 @@ func (s *stack) serviceEnv(name string, withRedis bool) []string {
 	infra := filepath.Join(s.cfg.RepoRoot, "infra")
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + s.paths.Root,
+		"HOME=" + s.paths.Home,
 		"BULWARK_VAULT_ADDR=" + s.vaultAddr(),
 		"BULWARK_CONSUL_ADDR=" + s.consulAddr(),
 		"BULWARK_CA_FILE=" + s.layout.CACert,
@@ -76,7 +76,7 @@ func (s *stack) startService(name string, withRedis bool) (*started, error) {
 		return nil, fmt.Errorf("stack: create data directory of %s: %w", name, err)
 	}
 	bin := filepath.Join(s.paths.Bin, name)
-	return startDetached(name, bin, nil, s.serviceEnv(name, withRedis), s.paths.Root, s.paths.Log(name), s.paths.Record(name))
+	return startDetached(name, bin, nil, s.serviceEnv(name, withRedis), s.paths.Home, s.paths.Log(name), s.paths.Record(name))
 }
 
 // serviceReady succeeds when the service's /readyz returns 200: the

@@ -58,7 +58,7 @@ func (s *stack) bootstrapConfig(logFile *os.File) bootstrap.Config {
 // makeDirs creates the state directory and its subdirectories with mode
 // 0700, and tightens the mode of existing ones.
 func (s *stack) makeDirs() error {
-	for _, dir := range []string{s.paths.Root, s.paths.Run, s.paths.Data, s.paths.Redis, s.paths.Operator, s.paths.Bin} {
+	for _, dir := range []string{s.paths.Root, s.paths.Run, s.paths.Data, s.paths.Redis, s.paths.Operator, s.paths.Bin, s.paths.Home} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("stack: create %s: %w", dir, err)
 		}
