@@ -1,0 +1,390 @@
+#!/usr/bin/env bash
+# Run the Bulwark stack in Docker Compose from docker-compose.yml.
+#
+# Usage: tools/stack/compose.sh up|down|clean [--images]|status|images
+#
+#   images  build every image from this checkout, offline: static Go
+#           binaries, the pinned Consul and Vault binaries and Debian's
+#           redis-server, each on an empty base image
+#   up      build the images, start the stack, wait until every container is
+#           healthy, then write .bulwark/env and .bulwark/mode
+#   down    stop and remove the containers and networks; keep state and data
+#   clean   down, then delete state and data (credentials, CA, databases);
+#           with --images also delete the images
+#   status  list the containers and their health
+#
+# Settings (environment):
+#   BULWARK_STACK_DIR      state root (default: .bulwark in the repository)
+#   BULWARK_COMPOSE_PROJECT  compose project name (default: bulwark)
+#   BULWARK_SUBNET_PREFIX  first three octets of the internal /24 (default 172.30.53)
+#   BULWARK_GATEWAY_PORT   loopback port of the gateway (default 8443)
+#   BULWARK_IMAGE_TAG      tag of the bulwark-* images (default: local)
+#   BULWARK_UP_TIMEOUT     seconds to wait for health (default 300)
+set -euo pipefail
+
+script_dir=$(CDPATH= cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+repo=$(CDPATH= cd -- "$script_dir/../.." && pwd -P)
+readonly script_dir repo
+
+readonly services=(gateway users orders inventory)
+readonly label=com.bulwark.stack=1
+
+stack_dir=${BULWARK_STACK_DIR:-$repo/.bulwark}
+export BULWARK_COMPOSE_DIR=$stack_dir/compose
+export COMPOSE_PROJECT_NAME=${BULWARK_COMPOSE_PROJECT:-bulwark}
+export BULWARK_SUBNET_PREFIX=${BULWARK_SUBNET_PREFIX:-172.30.53}
+export BULWARK_GATEWAY_PORT=${BULWARK_GATEWAY_PORT:-8443}
+export BULWARK_IMAGE_TAG=${BULWARK_IMAGE_TAG:-local}
+up_timeout=${BULWARK_UP_TIMEOUT:-300}
+
+# Staging directory of an image build, removed on exit.
+staging=
+
+log() {
+	printf 'compose.sh: %s\n' "$*" >&2
+}
+
+die() {
+	log "$*"
+	exit 1
+}
+
+cleanup() {
+	if [[ -n $staging ]]; then
+		rm -rf -- "$staging"
+	fi
+}
+trap cleanup EXIT
+
+check_settings() {
+	[[ $BULWARK_SUBNET_PREFIX =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] ||
+		die "BULWARK_SUBNET_PREFIX '$BULWARK_SUBNET_PREFIX' is not three octets such as 172.30.53"
+	[[ $BULWARK_GATEWAY_PORT =~ ^[0-9]+$ ]] && ((BULWARK_GATEWAY_PORT >= 1 && BULWARK_GATEWAY_PORT <= 65535)) ||
+		die "BULWARK_GATEWAY_PORT '$BULWARK_GATEWAY_PORT' is not a port number (1-65535)"
+	[[ $up_timeout =~ ^[0-9]+$ ]] || die "BULWARK_UP_TIMEOUT '$up_timeout' is not a number of seconds"
+	[[ $COMPOSE_PROJECT_NAME =~ ^[a-z0-9][a-z0-9_-]*$ ]] ||
+		die "BULWARK_COMPOSE_PROJECT '$COMPOSE_PROJECT_NAME' is invalid; use lower-case letters, digits, - and _"
+	[[ $stack_dir == /* ]] || die "BULWARK_STACK_DIR '$stack_dir' is not an absolute path"
+}
+
+# compose runs docker compose v2 where the plugin exists, else docker-compose
+# v1, with the repository's compose file.
+compose() {
+	if docker compose version >/dev/null 2>&1; then
+		docker compose --project-directory "$repo" -f "$repo/docker-compose.yml" "$@"
+	elif command -v docker-compose >/dev/null; then
+		docker-compose --project-directory "$repo" -f "$repo/docker-compose.yml" "$@"
+	else
+		die "neither 'docker compose' nor 'docker-compose' is installed; install Debian's docker-compose package"
+	fi
+}
+
+require_docker() {
+	command -v docker >/dev/null || die "docker not found on PATH"
+	docker info >/dev/null 2>&1 || die "the Docker engine does not respond to 'docker info'; start it or run the native stack"
+}
+
+# service_mains_present succeeds when every service has its main package.
+service_mains_present() {
+	local name
+	for name in "${services[@]}"; do
+		[[ -f $repo/services/$name/main.go ]] || return 1
+	done
+}
+
+# stage_redis copies redis-server and every shared library that ldd lists
+# for it into $1, at their paths on this machine.
+stage_redis() {
+	local root=$1 binary library
+	binary=$(command -v redis-server) || die "redis-server not found: install Debian's redis-server package"
+	binary=$(readlink -f "$binary")
+	install -D -m 0755 "$binary" "$root/usr/bin/redis-server"
+	while read -r library; do
+		install -D -m 0755 "$(readlink -f "$library")" "$root$library"
+	done < <(ldd "$binary" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }')
+	[[ -e $root/lib64/ld-linux-x86-64.so.2 || -n $(find "$root" -name 'ld-linux*' -print -quit) ]] ||
+		die "ldd listed no dynamic loader for $binary; the Redis image would not start"
+}
+
+# build_images builds every image from a staging directory whose files all
+# carry the same modification time, so that unchanged inputs give identical
+# layers.
+build_images() {
+	require_docker
+	local started=$SECONDS name consul vault
+	staging=$(mktemp -d)
+	mkdir -p "$staging/bin" "$staging/etc" "$staging/infra"
+
+	log "building the Go binaries (CGO_ENABLED=0)"
+	local targets=(bulwark)
+	if service_mains_present; then
+		targets+=("${services[@]}")
+	else
+		log "NOTE: services/*/main.go are missing: building only the Consul, Vault, Redis and bootstrap images"
+	fi
+	for name in "${targets[@]}"; do
+		local package=./services/$name
+		[[ $name == bulwark ]] && package=./cmd/bulwark
+		(cd "$repo" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags='-s -w' \
+			-o "$staging/bin/$name" "$package") || die "go build $package failed"
+	done
+
+	consul=$("$repo/tools/servers/ensure.sh" consul) || die "tools/servers/ensure.sh consul failed"
+	vault=$("$repo/tools/servers/ensure.sh" vault) || die "tools/servers/ensure.sh vault failed"
+	install -m 0755 "$consul" "$staging/bin/consul"
+	install -m 0755 "$vault" "$staging/bin/vault"
+	stage_redis "$staging/redis"
+
+	cp -R "$repo/infra/." "$staging/infra/"
+	install -m 0644 "$repo/deploy/docker/passwd" "$repo/deploy/docker/group" "$staging/etc/"
+	cp "$repo"/deploy/docker/*.Dockerfile "$staging/"
+	chmod -R u=rwX,go=rX "$staging"
+	find "$staging" -exec touch -h -d @0 {} +
+
+	local images=(bootstrap consul vault redis)
+	for name in "${images[@]}"; do
+		docker_build "$name" -f "$staging/$name.Dockerfile"
+	done
+	if service_mains_present; then
+		for name in "${services[@]}"; do
+			docker_build "$name" -f "$staging/service.Dockerfile" --build-arg "SERVICE=$name"
+		done
+	fi
+	# A rebuild leaves the previous image of a tag behind without a name.
+	docker image prune --force --filter "label=$label" >/dev/null
+	log "built the images in $((SECONDS - started)) s:"
+	docker images --filter "label=$label" --format '  {{.Repository}}:{{.Tag}} {{.Size}}' | sort >&2
+}
+
+# docker_build builds image bulwark-$1 with the classic builder, which needs
+# no buildx plugin and pulls nothing for FROM scratch.
+docker_build() {
+	local name=$1
+	shift
+	DOCKER_BUILDKIT=0 docker build --quiet --label "$label" -t "bulwark-$name:$BULWARK_IMAGE_TAG" \
+		"$@" "$staging" >/dev/null 2> >(grep -v -e 'legacy builder is deprecated' -e 'BuildKit is currently disabled' \
+		-e 'environment-variable' -e '^ *$' >&2) || die "docker build of bulwark-$name failed"
+}
+
+# container_user prints the numeric user:group of the containers: the
+# caller's, so that files the containers write stay readable to the caller,
+# or 10001:10001 when the caller is root.
+container_user() {
+	if (($(id -u) == 0)); then
+		printf '10001 10001\n'
+	else
+		printf '%s %s\n' "$(id -u)" "$(id -g)"
+	fi
+}
+
+# prepare_state creates the directories that the containers mount, and the
+# Redis password with the redis.conf that contains it.
+prepare_state() {
+	local uid gid state=$BULWARK_COMPOSE_DIR/state name
+	read -r uid gid < <(container_user)
+	export BULWARK_UID=$uid BULWARK_GID=$gid
+
+	install -d -m 0700 "$stack_dir" "$BULWARK_COMPOSE_DIR" "$state" "$state/redis" "$BULWARK_COMPOSE_DIR/data"
+	for name in "${services[@]}"; do
+		install -d -m 0700 "$BULWARK_COMPOSE_DIR/data/$name"
+	done
+
+	local password_file=$state/redis/password
+	if [[ ! -s $password_file ]]; then
+		(umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$password_file")
+		log "created the Redis password file $password_file"
+	fi
+	(
+		umask 077
+		# Persistence is off: the rate-limit counters are short-lived.
+		printf '%s\n' \
+			'# Written by tools/stack/compose.sh; contains the password.' \
+			'bind 0.0.0.0' \
+			'port 6379' \
+			'protected-mode yes' \
+			'save ""' \
+			'appendonly no' \
+			'dir /tmp' \
+			'rename-command CONFIG ""' \
+			'rename-command DEBUG ""' \
+			'rename-command MODULE ""'
+		printf 'requirepass %s\n' "$(<"$password_file")"
+	) >"$state/redis/redis.conf.new"
+	mv -f "$state/redis/redis.conf.new" "$state/redis/redis.conf"
+
+	# Containers run as $uid, and the bootstrap writes 0600 files, so the
+	# directories must belong to that user.
+	if (($(id -u) == 0)); then
+		chown -R "$uid:$gid" "$BULWARK_COMPOSE_DIR"
+	fi
+}
+
+# check_gateway_port fails when something other than this stack's gateway
+# holds the gateway port, which Docker would report only after creating the
+# containers.
+check_gateway_port() {
+	if [[ -n $(docker ps -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME" \
+		--filter "label=com.docker.compose.service=gateway") ]]; then
+		return 0
+	fi
+	if (exec 3<>"/dev/tcp/127.0.0.1/$BULWARK_GATEWAY_PORT") 2>/dev/null; then
+		die "127.0.0.1:$BULWARK_GATEWAY_PORT is in use (a native stack? run 'make down'); or set BULWARK_GATEWAY_PORT"
+	fi
+}
+
+# wait_healthy waits until every running container of the project is healthy
+# and every one-shot container exited 0, for at most $up_timeout seconds.
+wait_healthy() {
+	local deadline=$((SECONDS + up_timeout)) pending id name state health code
+	while :; do
+		pending=()
+		while read -r id; do
+			[[ -n $id ]] || continue
+			read -r name state health code < <(docker inspect --format \
+				'{{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.ExitCode}}' "$id")
+			case $state/$health in
+			running/healthy) ;;
+			exited/none)
+				((code == 0)) || fail_service "$name" "exited with code $code"
+				;;
+			exited/*) fail_service "$name" "exited with code $code" ;;
+			*/unhealthy) fail_service "$name" "is unhealthy" ;;
+			*) pending+=("$name") ;;
+			esac
+		done < <(docker ps -aq --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")
+		if ((${#pending[@]} == 0)); then
+			return 0
+		fi
+		if ((SECONDS >= deadline)); then
+			fail_service "${pending[0]}" "is not healthy after $up_timeout s (waiting for: ${pending[*]})"
+		fi
+		sleep 2
+	done
+}
+
+fail_service() {
+	local name=$1 reason=$2
+	log "$name $reason. The last lines of its log:"
+	compose logs --no-color --tail 30 "$name" >&2 || true
+	die "the stack did not come up: $name $reason"
+}
+
+# write_env writes .bulwark/env for the consul and vault CLIs and curl.
+write_env() {
+	local state=$BULWARK_COMPOSE_DIR/state env_file=$stack_dir/env
+	(
+		umask 077
+		cat <<EOF
+# Written by tools/stack/compose.sh up: the compose stack.
+# Load it with: source .bulwark/env
+# Consul and Vault are not published; the host reaches them at their fixed
+# addresses on the internal network, which their certificates carry.
+export BULWARK_GATEWAY_URL=https://localhost:$BULWARK_GATEWAY_PORT
+export BULWARK_GATEWAY_CACERT=$state/ca.pem
+export CONSUL_HTTP_ADDR=$BULWARK_SUBNET_PREFIX.10:8501
+export CONSUL_HTTP_SSL=true
+export CONSUL_CACERT=$state/ca.pem
+export CONSUL_CLIENT_CERT=$state/operator/client.pem
+export CONSUL_CLIENT_KEY=$state/operator/client-key.pem
+export VAULT_ADDR=https://$BULWARK_SUBNET_PREFIX.11:8200
+export VAULT_CACERT=$state/ca.pem
+EOF
+	) >"$env_file.new"
+	mv -f "$env_file.new" "$env_file"
+	printf 'compose\n' >"$stack_dir/mode"
+}
+
+cmd_up() {
+	check_settings
+	require_docker
+	build_images
+	prepare_state
+	check_gateway_port
+
+	local targets=()
+	if ! service_mains_present; then
+		targets=(bootstrap-certs consul vault redis bootstrap)
+		log "NOTE: starting only ${targets[*]} until the services have main packages"
+	fi
+	local started=$SECONDS
+	log "starting project $COMPOSE_PROJECT_NAME"
+	compose up -d --no-build "${targets[@]}" >&2 || {
+		wait_healthy
+		die "compose up failed; see its output above"
+	}
+	wait_healthy
+	write_env
+	log "the stack is healthy after $((SECONDS - started)) s"
+
+	printf 'mode: compose (project %s)\n' "$COMPOSE_PROJECT_NAME"
+	printf 'gateway: https://localhost:%s\n' "$BULWARK_GATEWAY_PORT"
+	printf 'environment: source %s/env\n' "$stack_dir"
+	if service_mains_present; then
+		printf 'try: curl --cacert %s https://localhost:%s/healthz\n' \
+			"$BULWARK_COMPOSE_DIR/state/ca.pem" "$BULWARK_GATEWAY_PORT"
+	fi
+}
+
+cmd_down() {
+	check_settings
+	require_docker
+	compose down --remove-orphans
+	log "stopped project $COMPOSE_PROJECT_NAME; state and data are kept in $BULWARK_COMPOSE_DIR"
+}
+
+cmd_clean() {
+	local remove_images=false
+	case ${1:-} in
+	--images) remove_images=true ;;
+	"") ;;
+	*) die "unknown option '$1' for clean; use --images or nothing" ;;
+	esac
+	check_settings
+	require_docker
+	compose down --remove-orphans --volumes
+	log "removing state and data: $BULWARK_COMPOSE_DIR (CA, credentials, Consul and Vault data, databases)"
+	rm -rf -- "$BULWARK_COMPOSE_DIR"
+	if [[ -f $stack_dir/mode && $(<"$stack_dir/mode") == compose ]]; then
+		rm -f -- "$stack_dir/env" "$stack_dir/mode"
+	fi
+	if $remove_images; then
+		local images
+		images=$(docker images -q --filter "label=$label" --filter "reference=bulwark-*:$BULWARK_IMAGE_TAG")
+		if [[ -n $images ]]; then
+			log "removing the bulwark-*:$BULWARK_IMAGE_TAG images"
+			# Word splitting is wanted: one argument per image ID.
+			# shellcheck disable=SC2086
+			docker rmi $images >/dev/null
+		fi
+	fi
+}
+
+cmd_status() {
+	check_settings
+	require_docker
+	compose ps
+}
+
+main() {
+	(($# >= 1)) || die "usage: $0 up|down|clean [--images]|status|images"
+	local command=$1
+	shift
+	case $command in
+	up | down | status | images)
+		(($# == 0)) || die "$command takes no arguments"
+		;;
+	esac
+	case $command in
+	up) cmd_up ;;
+	down) cmd_down ;;
+	clean) cmd_clean "$@" ;;
+	status) cmd_status ;;
+	images)
+		check_settings
+		build_images
+		;;
+	*) die "unknown command '$command'; use up, down, clean, status or images" ;;
+	esac
+}
+
+main "$@"; exit
