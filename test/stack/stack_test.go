@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,6 +35,10 @@ type harness struct {
 	base    int    // port base
 	ports   stack.Ports
 	servers []string // BULWARK_CONSUL_BIN and BULWARK_VAULT_BIN settings
+
+	// seen collects every process record the test read, so that cleanup
+	// can kill what a failed down left running.
+	seen []stack.Record
 }
 
 func newHarness(t *testing.T) *harness {
@@ -63,12 +68,19 @@ func newHarness(t *testing.T) *harness {
 	if h.ports, err = stack.PlanPorts(h.base); err != nil {
 		t.Fatal(err)
 	}
-	// Whatever happens, stop what the test started.
+	// Whatever happens, stop what the test started: first with down,
+	// then with SIGKILL for any recorded process that down left running.
 	t.Cleanup(func() {
 		if _, err := os.Stat(h.dir); err == nil {
 			out, _ := h.run("down")
 			if t.Failed() {
 				t.Logf("cleanup down:\n%s", out)
+			}
+		}
+		for _, r := range h.seen {
+			if r.Alive() {
+				t.Errorf("%s (pid %d) survived down; killing it", r.Name, r.PID)
+				_ = syscall.Kill(r.PID, syscall.SIGKILL)
 			}
 		}
 	})
@@ -187,6 +199,7 @@ func (h *harness) records(t *testing.T) map[string]stack.Record {
 			t.Fatal(err)
 		}
 		records[r.Name] = r
+		h.seen = append(h.seen, r)
 	}
 	return records
 }
@@ -294,6 +307,34 @@ VAULT_TOKEN="$(cat "$BULWARK_VAULT_TOKEN_FILE")" "$3" secrets list`
 		}
 		if out := h.mustRun(t, "status"); strings.Count(out, " ready ") != 7 {
 			t.Errorf("status does not list 7 ready components:\n%s", out)
+		}
+	})
+
+	t.Run("up starts only what is missing", func(t *testing.T) {
+		before := h.records(t)
+		orders := before["orders"]
+		if err := syscall.Kill(orders.PID, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for orders.Alive() && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if orders.Alive() {
+			t.Fatal("orders still runs 30 s after SIGTERM")
+		}
+		out := h.mustRun(t, "up")
+		if !strings.Contains(out, "orders: started") {
+			t.Errorf("up output does not say it started orders:\n%s", out)
+		}
+		after := h.records(t)
+		for name, r := range after {
+			switch {
+			case name == "orders" && r.PID == orders.PID:
+				t.Error("orders has its old pid after up")
+			case name != "orders" && r.PID != before[name].PID:
+				t.Errorf("%s was restarted: pid %d, then %d", name, before[name].PID, r.PID)
+			}
 		}
 	})
 
