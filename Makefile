@@ -38,7 +38,7 @@ bench:
 .PHONY: up down clean status
 
 ## up: start the secured stack: in Docker Compose where a Docker engine
-## answers, else as local processes (BULWARK_MODE=native|compose overrides).
+## responds, else as local processes (BULWARK_MODE=native|compose overrides).
 up:
 	@tools/stack/stack.sh up
 

@@ -28,7 +28,8 @@ func serverBinary(ctx context.Context, repoRoot, name, envVar string, progress i
 	cmd.Dir = repoRoot
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
-	// ensure.sh reports a build on stderr; the person waiting sees it.
+	// ensure.sh reports build progress on stderr, which is copied to the
+	// command's output because a first build takes minutes.
 	cmd.Stderr = io.MultiWriter(&stderr, progress)
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("stack: %s %s failed: %w: %s; run it by hand or set %s",

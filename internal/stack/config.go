@@ -10,8 +10,7 @@ import (
 	"time"
 )
 
-// Services are the service binaries of the stack, in start order, with the
-// admin port of each under the default port plan.
+// Services are the service binaries of the stack, in start order.
 var Services = []string{"users", "inventory", "orders", "gateway"}
 
 // Component names of the servers.
@@ -21,9 +20,9 @@ const (
 	Redis  = "redis"
 )
 
-// DefaultReadyTimeout bounds the wait for every component to become ready.
-// A cold start on a 2-core machine takes well under a minute once the
-// binaries exist; the bound leaves room for a loaded machine.
+// DefaultReadyTimeout bounds each wait for components to become ready. A
+// start takes seconds once the binaries are built, and the bound leaves
+// room for a loaded machine.
 const DefaultReadyTimeout = 3 * time.Minute
 
 // Config selects the repository, the state directory and the ports of a
@@ -40,8 +39,9 @@ type Config struct {
 	// offset (see PlanPorts). Zero selects the documented ports.
 	PortBase int
 
-	// ConsulBin, VaultBin and RedisBin are server binaries. Defaults: see
-	// FindServers.
+	// ConsulBin, VaultBin and RedisBin are server binaries. Defaults:
+	// BULWARK_CONSUL_BIN, BULWARK_VAULT_BIN and BULWARK_REDIS_BIN, else
+	// tools/servers/ensure.sh for Consul and Vault and redis-server on PATH.
 	ConsulBin, VaultBin, RedisBin string
 
 	// ReadyTimeout bounds the wait for readiness. Default
@@ -123,7 +123,7 @@ type Paths struct {
 	Bin      string // service binaries
 	Env      string // shell exports
 	Mode     string // "native" or "compose"
-	Lock     string // held while up, down or clean runs
+	Lock     string // file locked while up, down or clean runs
 	Home     string // HOME of the stack's processes, for caches they write
 }
 

@@ -182,7 +182,7 @@ func Status(ctx context.Context, cfg Config) ([]ComponentStatus, error) {
 		if err != nil {
 			return nil, err
 		}
-		status := ComponentStatus{Name: name, Running: alive, PID: r.PID, Detail: "stopped"}
+		status := ComponentStatus{Name: name, Running: alive, PID: r.PID}
 		if alive {
 			status.Detail = probes[name].address
 			if err := probes[name].probe(ctx); err != nil {

@@ -19,7 +19,7 @@ type Ports struct {
 	Admin                                 map[string]int // by service name
 }
 
-// Port offsets from Config.PortBase, in the order of PortList.
+// Port offsets from Config.PortBase.
 const (
 	offsetVault = iota
 	offsetVaultCluster
@@ -181,8 +181,8 @@ func listeningInodes(port int) map[string]bool {
 }
 
 type listenKey struct {
-	port  int
-	local string
+	port    int
+	address string // local address in /proc/net/tcp hex form
 }
 
 // listeners returns every listening TCP socket of /proc/net/tcp and tcp6 by
@@ -191,7 +191,7 @@ func listeners() map[listenKey]string {
 	found := map[listenKey]string{}
 	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		// A missing file (no IPv6) or an unreadable one leaves the map
-		// without its sockets; the callers then report no owner.
+		// without its sockets, so the callers report no owner for them.
 		_ = scanListeners(file, found)
 	}
 	return found

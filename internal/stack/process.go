@@ -123,8 +123,8 @@ func startDetached(name, path string, args, env []string, dir, logPath, recordPa
 		return nil, fmt.Errorf("stack: start %s (%s): %w", name, path, err)
 	}
 	s := &started{exited: make(chan struct{})}
-	// Waiting reaps the process if it exits while this command runs; after
-	// the command exits, the process is adopted by init.
+	// Waiting reaps the process if it exits while this command runs. After
+	// the command exits, init adopts the process.
 	go func() {
 		_ = cmd.Wait()
 		close(s.exited)

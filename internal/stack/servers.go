@@ -78,8 +78,8 @@ func (s *stack) consulReady(ctx context.Context) error {
 	return nil
 }
 
-// vaultListening succeeds on any answer of Vault's health endpoint: the
-// query maps uninitialized, sealed and standby to 200.
+// vaultListening succeeds once Vault's health endpoint responds. The query
+// maps the codes for uninitialized, sealed and standby to 200.
 func (s *stack) vaultListening(ctx context.Context) error {
 	client, err := s.httpsClient(false)
 	if err != nil {

@@ -278,7 +278,7 @@ func (s *stack) checkPorts(component string) error {
 }
 
 // exitedOf returns the exit channel of a process this command started, or
-// nil (never ready) for one that was already running.
+// nil, which never fires, for one that was already running.
 func exitedOf(p *started) <-chan struct{} {
 	if p == nil {
 		return nil

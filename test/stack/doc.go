@@ -1,5 +1,5 @@
-// Package stack tests the native stack end to end: the built bulwark
-// binary runs up, down, clean and status against real Consul, Vault, Redis
-// and service processes, in a temporary state directory and on a free
+// Package stack tests the native stack end to end. The built bulwark
+// binary runs up, down, clean and status with real Consul, Vault, Redis and
+// service processes. Each test uses a temporary state directory and a free
 // range of loopback ports, so it never touches a stack a person runs.
 package stack

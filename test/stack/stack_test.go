@@ -22,9 +22,9 @@ import (
 	"github.com/bulwark-go/bulwark/internal/stack"
 )
 
-// commandTimeout bounds one bulwark command. A cold up builds four
-// services; a build of Consul or Vault by ensure.sh is not covered, so
-// the test needs them built first (make servers).
+// commandTimeout bounds one bulwark command. A cold up builds the four
+// services. It does not cover a build of Consul or Vault by ensure.sh, so
+// the test requires them built first (make servers).
 const commandTimeout = 6 * time.Minute
 
 // harness runs the built bulwark binary against one state directory.

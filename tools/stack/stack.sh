@@ -3,7 +3,7 @@
 #
 # Usage: tools/stack/stack.sh up|down|clean|status
 #
-# up picks compose mode when a Docker engine answers `docker info` and both
+# up picks compose mode when a Docker engine responds to `docker info` and both
 # docker-compose.yml and tools/stack/compose.sh exist, else native mode
 # (local processes through `bulwark up`). BULWARK_MODE=native|compose
 # overrides the choice. down, clean and status follow the mode recorded in
@@ -42,11 +42,11 @@ choose_mode() {
 	if ! command -v docker >/dev/null; then
 		echo "mode native: no docker command (BULWARK_MODE=compose forces compose)" >&2
 	elif ! timeout 15 docker info >/dev/null 2>&1; then
-		echo "mode native: no Docker engine answers docker info" >&2
+		echo "mode native: no Docker engine responds to docker info" >&2
 	elif [[ ! -f $compose_file || ! -x $compose_script ]]; then
 		echo "mode native: docker-compose.yml or tools/stack/compose.sh is missing" >&2
 	else
-		echo "mode compose: a Docker engine answers (BULWARK_MODE=native forces native)" >&2
+		echo "mode compose: a Docker engine responds (BULWARK_MODE=native forces native)" >&2
 		echo compose
 		return
 	fi
@@ -89,7 +89,7 @@ up)
 	mode=$(choose_mode)
 	recorded=$(recorded_mode)
 	if [[ -n $recorded && $recorded != "$mode" ]]; then
-		die "$state_dir holds a $recorded stack; run 'make clean' before switching to $mode, or set BULWARK_MODE=$recorded"
+		die "$state_dir contains a $recorded stack; run 'make clean' before switching to $mode, or set BULWARK_MODE=$recorded"
 	fi
 	run_mode "$mode" up
 	;;
