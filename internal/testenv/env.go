@@ -35,6 +35,13 @@ type Options struct {
 	// means 1h.
 	ConsulTokenTTL time.Duration
 
+	// ConsulTokenMaxTTL is the max_ttl of every Consul secrets-engine role:
+	// renewals never extend a token past it, so a service must replace its
+	// token within this time. Zero means the bootstrap's default (24h, or
+	// ConsulTokenTTL when that is longer). It must not be below
+	// ConsulTokenTTL.
+	ConsulTokenMaxTTL time.Duration
+
 	// Redis also starts a real redis-server that requires a password.
 	Redis bool
 }
@@ -92,6 +99,33 @@ type Env struct {
 // file is mode 0600 and holds one line.
 type AppRole struct{ RoleIDFile, SecretIDFile string }
 
+// validate checks the durations of opts before any server starts, so that a
+// bad value fails at once rather than after the bootstrap has begun.
+func (o Options) validate() error {
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{
+		{"CertTTL", o.CertTTL},
+		{"ConsulTokenTTL", o.ConsulTokenTTL},
+		{"ConsulTokenMaxTTL", o.ConsulTokenMaxTTL},
+	} {
+		if d.value < 0 {
+			return fmt.Errorf("testenv: Options.%s %v is negative; use zero for the default or a positive duration",
+				d.name, d.value)
+		}
+	}
+	ttl := o.ConsulTokenTTL
+	if ttl == 0 {
+		ttl = bootstrap.DefaultConsulTokenTTL
+	}
+	if o.ConsulTokenMaxTTL != 0 && o.ConsulTokenMaxTTL < ttl {
+		return fmt.Errorf("testenv: Options.ConsulTokenMaxTTL %v is below the Consul token TTL %v; set "+
+			"ConsulTokenTTL to at most %v as well", o.ConsulTokenMaxTTL, ttl, o.ConsulTokenMaxTTL)
+	}
+	return nil
+}
+
 // startAttempts bounds the retries when a chosen port was taken before the
 // server bound it.
 const startAttempts = 3
@@ -104,6 +138,9 @@ func Start(t testing.TB, opts Options) *Env {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: needs Consul and Vault")
+	}
+	if err := opts.validate(); err != nil {
+		t.Fatal(err)
 	}
 	consulBin, err := consulServer.find()
 	if err != nil {
@@ -152,13 +189,14 @@ func Start(t testing.TB, opts Options) *Env {
 		e.AppRoles[s.Name] = AppRole{RoleIDFile: layout.ServiceRoleID(s.Name), SecretIDFile: layout.ServiceSecretID(s.Name)}
 	}
 	e.config = bootstrap.Config{
-		StateDir:       state,
-		InfraDir:       infraDir,
-		Services:       services,
-		CertTTL:        opts.CertTTL,
-		ConsulTokenTTL: opts.ConsulTokenTTL,
-		Log:            slog.New(slog.NewTextHandler(e.BootstrapOutput, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Report:         e.BootstrapOutput,
+		StateDir:          state,
+		InfraDir:          infraDir,
+		Services:          services,
+		CertTTL:           opts.CertTTL,
+		ConsulTokenTTL:    opts.ConsulTokenTTL,
+		ConsulTokenMaxTTL: opts.ConsulTokenMaxTTL,
+		Log:               slog.New(slog.NewTextHandler(e.BootstrapOutput, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Report:            e.BootstrapOutput,
 	}
 	e.consul = newProcess("consul", consulBin, dir, "agent",
 		"-config-file", filepath.Join(infraDir, "consul", "server.hcl"), "-config-file", layout.ConsulFragment)

@@ -166,6 +166,37 @@ func TestWithExtraServices(t *testing.T) {
 	}
 }
 
+func TestOptionsValidate(t *testing.T) {
+	tests := []struct {
+		desc    string
+		opts    Options
+		wantErr string
+	}{
+		{"zero value", Options{}, ""},
+		{"max TTL with TTL", Options{ConsulTokenTTL: time.Minute, ConsulTokenMaxTTL: time.Minute}, ""},
+		{"max TTL above default TTL", Options{ConsulTokenMaxTTL: 2 * time.Hour}, ""},
+		{"max TTL below default TTL", Options{ConsulTokenMaxTTL: time.Minute}, "below the Consul token TTL 1h0m0s"},
+		{"max TTL below TTL", Options{ConsulTokenTTL: 2 * time.Minute, ConsulTokenMaxTTL: time.Minute}, "below the Consul token TTL 2m0s"},
+		{"negative max TTL", Options{ConsulTokenMaxTTL: -time.Second}, "ConsulTokenMaxTTL -1s is negative"},
+		{"negative TTL", Options{ConsulTokenTTL: -time.Second}, "ConsulTokenTTL -1s is negative"},
+		{"negative cert TTL", Options{CertTTL: -time.Second}, "CertTTL -1s is negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			err := tt.opts.validate()
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("validate() = %v, want it to contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
 func TestFindBinary(t *testing.T) {
 	dir := t.TempDir()
 	notExecutable := filepath.Join(dir, "consul")

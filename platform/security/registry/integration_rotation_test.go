@@ -9,7 +9,6 @@ import (
 	"time"
 
 	consulapi "github.com/hashicorp/consul/api"
-	vault "github.com/hashicorp/vault/api"
 	microregistry "go-micro.dev/v4/registry"
 	"go-micro.dev/v4/selector"
 
@@ -27,8 +26,7 @@ const rotationTokenTTL = time.Minute
 // agent syncs the node with a live token.
 func TestIntegrationTokenRotation(t *testing.T) {
 	const rotations = 3
-	env := testenv.Start(t, testenv.Options{ConsulTokenTTL: rotationTokenTTL})
-	capRoleMaxTTL(t, env, rotationTokenTTL, "orders", "users")
+	env := testenv.Start(t, testenv.Options{ConsulTokenTTL: rotationTokenTTL, ConsulTokenMaxTTL: rotationTokenTTL})
 	logs := &testenv.SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	operator := operatorConsul(t, env)
@@ -128,34 +126,6 @@ func TestIntegrationTokenRotation(t *testing.T) {
 		}
 		if !strings.Contains(out, tok.AccessorID) {
 			t.Errorf("log output lacks the accessor ID %s", tok.AccessorID)
-		}
-	}
-}
-
-// capRoleMaxTTL sets the max_ttl of the services' Consul roles, which the
-// harness leaves at its default of a day, so that renewals stop extending a
-// token and the service has to rotate it.
-func capRoleMaxTTL(t *testing.T, env *testenv.Env, maxTTL time.Duration, names ...string) {
-	t.Helper()
-	cfg := vault.DefaultConfig()
-	cfg.Address = env.VaultAddr
-	if err := cfg.ConfigureTLS(&vault.TLSConfig{CACert: env.CAFile}); err != nil {
-		t.Fatal(err)
-	}
-	root, err := vault.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root.SetToken(readFile(t, env.VaultRootTokenFile))
-	for _, name := range names {
-		path := "consul/roles/" + name
-		role, err := root.Logical().Read(path)
-		if err != nil || role == nil {
-			t.Fatalf("read %s: %v", path, err)
-		}
-		role.Data["max_ttl"] = int(maxTTL / time.Second)
-		if _, err := root.Logical().Write(path, role.Data); err != nil {
-			t.Fatalf("write %s: %v", path, err)
 		}
 	}
 }
