@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -177,11 +178,41 @@ func (e *Env) StartVault(t testing.TB) {
 
 // RestartConsul stops Consul and starts it again on the same ports with the
 // same data, and waits until it has a leader. The agent token survives
-// through enable_token_persistence.
+// through enable_token_persistence. The agent also restores the services
+// and checks that were registered with it, so a registered node is back
+// without any action of its service.
 func (e *Env) RestartConsul(t testing.TB) {
+	t.Helper()
+	e.restartConsul(t, false)
+}
+
+// RestartConsulLosingServices restarts Consul like RestartConsul, but
+// deletes the agent's saved services and checks while it is stopped, as
+// when an agent comes back with a fresh data directory on a node whose
+// catalog survives. The agent then removes every node registered with it
+// from the catalog, and a node is back only when its service registers it
+// again.
+func (e *Env) RestartConsulLosingServices(t testing.TB) {
+	t.Helper()
+	e.restartConsul(t, true)
+}
+
+// agentStateDirs are the directories below Consul's data directory in which
+// the agent saves the services and checks registered with it (Consul
+// v1.16.3).
+var agentStateDirs = []string{"services", "checks"}
+
+func (e *Env) restartConsul(t testing.TB, loseServices bool) {
 	t.Helper()
 	if err := e.consul.stop(); err != nil {
 		t.Logf("testenv: consul exited with %v", err)
+	}
+	if loseServices {
+		for _, name := range agentStateDirs {
+			if err := os.RemoveAll(filepath.Join(e.Layout.ConsulDataDir, name)); err != nil {
+				t.Fatalf("testenv: delete Consul's saved %s: %v", name, err)
+			}
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()

@@ -186,6 +186,20 @@ func catalogStatus(t *testing.T, c *consulapi.Client, service, nodeID string) st
 	return ""
 }
 
+// agentHasService reports whether the Consul agent itself holds the service
+// ID in its local state, which it loses when it restarts without its saved
+// services, while the catalog may still list the node for a moment.
+func agentHasService(t *testing.T, c *consulapi.Client, serviceID string) bool {
+	t.Helper()
+	services, err := c.Agent().Services()
+	if err != nil {
+		t.Logf("agent services: %v", err)
+		return false
+	}
+	_, ok := services[serviceID]
+	return ok
+}
+
 // waitFor polls cond every 100 ms until it holds or the timeout passes.
 func waitFor(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)

@@ -143,7 +143,22 @@ func TestIntegration(t *testing.T) {
 			t.Fatalf("node %s not passing within %v of the Consul restart", nodeID,
 				testRegisterInterval+testRegisterTTL)
 		}
-		t.Logf("registered again %v after the Consul restart", time.Since(restarted).Round(time.Millisecond))
+		t.Logf("passing again %v after the Consul restart", time.Since(restarted).Round(time.Millisecond))
+
+		// This time the agent comes back without the services registered
+		// with it, so only the service's own heartbeat can bring the node
+		// back: the plugin's TTL update fails and it registers again.
+		env.RestartConsulLosingServices(t)
+		restarted = time.Now()
+		if !waitFor(testRegisterInterval+testRegisterTTL, func() bool {
+			return agentHasService(t, operator, nodeID) &&
+				catalogStatus(t, operator, "orders", nodeID) == consulapi.HealthPassing
+		}) {
+			t.Fatalf("node %s not registered with the agent and passing within %v of a Consul restart that "+
+				"lost it", nodeID, testRegisterInterval+testRegisterTTL)
+		}
+		t.Logf("registered again %v after a Consul restart that lost the node",
+			time.Since(restarted).Round(time.Millisecond))
 
 		// Consul loses the node, as an agent with fresh state would: the next
 		// heartbeat fails and the plugin registers the node again.
