@@ -125,3 +125,58 @@ func TestRunAgainstInsecureConsul(t *testing.T) {
 		t.Errorf("no result for %q", check)
 	}
 }
+
+// TestRunReportsOverbroadToken gives orders a Consul policy that may write
+// every service name, as a careless policy edit would, and checks that the
+// report turns red for that token only.
+func TestRunReportsOverbroadToken(t *testing.T) {
+	const overbroad = `service_prefix "" {
+  policy = "write"
+}
+
+node_prefix "" {
+  policy = "read"
+}
+
+operator = "read"
+`
+	env := testenv.Start(t, testenv.Options{ConsulPolicies: map[string]string{"orders": overbroad}})
+	tokens := serviceTokenFiles(t, env, "orders", "users")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	results, err := Run(ctx, Config{
+		Address:       env.ConsulAddr,
+		CAFile:        env.CAFile,
+		CertFile:      env.OperatorCertFile,
+		KeyFile:       env.OperatorKeyFile,
+		ServiceTokens: tokens,
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	var report strings.Builder
+	_ = Write(&report, results)
+	t.Logf("results:\n%s", report.String())
+
+	if !Failed(results) {
+		t.Fatal("Failed = false with a token of orders that may write every service name")
+	}
+	const red = "token of orders rejected for other names"
+	found := false
+	for _, r := range results {
+		if r.Check == red {
+			found = true
+			if r.Status != Fail {
+				t.Errorf("%s: %s, want %s (%s)", r.Check, r.Status, Fail, r.Evidence)
+			}
+			continue
+		}
+		if r.Status != Pass {
+			t.Errorf("%s: %s, want %s (%s)", r.Check, r.Status, Pass, r.Evidence)
+		}
+	}
+	if !found {
+		t.Errorf("no result for %q", red)
+	}
+}
