@@ -163,7 +163,7 @@ func (s *Store) takeRedis(ctx context.Context, key ratelimit.Key, limit ratelimi
 // error that started the fallback, or nil while Redis is being skipped.
 func (s *Store) fallback(ctx context.Context, key ratelimit.Key, limit ratelimit.Limit, maxWait time.Duration, cause error) (ratelimit.Result, error) {
 	s.opts.Metrics.ObserveFallback(s.opts.OnError.String())
-	if ok, suppressed := s.failures.Allow(time.Now()); ok {
+	if ok, suppressed := s.failures.Allow(s.opts.Clock.Now()); ok {
 		attrs := []any{"mode", s.opts.OnError.String(), "retry_in", s.opts.RetryInterval, "suppressed", suppressed}
 		if cause != nil {
 			attrs = append(attrs, "err", cause)

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -9,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bulwark-go/bulwark/platform/security/internal/clock"
 	"github.com/bulwark-go/bulwark/platform/security/ratelimit"
 )
 
@@ -138,6 +141,84 @@ func TestUnreachableRedisFallsBack(t *testing.T) {
 	if err != nil || second.Allowed {
 		t.Fatalf("second Take = %+v, %v; want rejected by the local store", second, err)
 	}
+}
+
+// TestFallbackLogThrottled sends many decisions to an unreachable Redis and
+// checks that every one is counted while the failure is logged once per
+// LogInterval, with the number of lines held back.
+func TestFallbackLogThrottled(t *testing.T) {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := listener.Addr().String()
+	listener.Close()
+	client, err := NewClient(ClientOptions{Addr: addr, DialTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+
+	fake := clock.NewFake(time.Now())
+	reg := prometheus.NewRegistry()
+	metrics, err := ratelimit.NewMetrics(reg, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	s, err := New(Options{Client: client, OnError: FailClosed, Clock: fake, Metrics: metrics,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)), RetryInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := ratelimit.PerMinute(10, 10)
+	key := ratelimit.Key{Scope: "Orders.Create", Subject: "gateway"}
+	take := func(n int) {
+		for range n {
+			r, err := s.Take(context.Background(), key, limit, 0)
+			if err != nil || r.Allowed {
+				t.Fatalf("Take with Redis unreachable = %+v, %v; want a rejection (fail closed)", r, err)
+			}
+		}
+	}
+
+	take(50)
+	if n := strings.Count(logs.String(), "Redis unavailable"); n != 1 {
+		t.Fatalf("logged the failure %d times in one interval, want 1:\n%s", n, logs.String())
+	}
+	if got := counterValue(t, reg, "bulwark_ratelimit_store_fallbacks_total"); got != 50 {
+		t.Fatalf("fallback counter = %v, want 50", got)
+	}
+
+	fake.Advance(LogInterval)
+	take(1)
+	if n := strings.Count(logs.String(), "Redis unavailable"); n != 2 {
+		t.Fatalf("logged the failure %d times after LogInterval, want 2:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "suppressed=49") {
+		t.Fatalf("second line does not report the 49 lines held back:\n%s", logs.String())
+	}
+	if got := counterValue(t, reg, "bulwark_ratelimit_store_fallbacks_total"); got != 51 {
+		t.Fatalf("fallback counter = %v, want 51", got)
+	}
+}
+
+// counterValue returns the sum of the counter's series in reg.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, f := range families {
+		if f.GetName() == name {
+			for _, m := range f.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
 }
 
 func TestModeString(t *testing.T) {
