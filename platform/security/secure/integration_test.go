@@ -22,6 +22,7 @@ import (
 
 	"github.com/bulwark-go/bulwark/internal/testenv"
 	"github.com/bulwark-go/bulwark/platform/security/identity"
+	"github.com/bulwark-go/bulwark/platform/security/mtls"
 	"github.com/bulwark-go/bulwark/platform/security/pki"
 	"github.com/bulwark-go/bulwark/platform/security/pki/pkitest"
 	"github.com/bulwark-go/bulwark/platform/security/secure"
@@ -252,6 +253,32 @@ func TestServicesOverVaultMTLS(t *testing.T) {
 	t.Run("event from unauthorized publisher refused", func(t *testing.T) {
 		if err := publish(c.gateway, 8); err == nil {
 			t.Fatal("gateway published order.placed")
+		}
+
+		// A compromised gateway skips its own broker's check and posts to
+		// the subscriber directly, with its valid Vault certificate. The
+		// subscriber's check of the verified publisher must refuse it.
+		svcs, err := c.reg.GetService("micro.http.broker")
+		if err != nil || len(svcs) == 0 || len(svcs[0].Nodes) == 0 {
+			t.Fatalf("no subscription registered: %v", err)
+		}
+		node := svcs[0].Nodes[0]
+		direct := &http.Client{Transport: &http.Transport{
+			TLSClientConfig: c.gateway.ClientTLSConfig(mtls.WithNextProtos("http/1.1")),
+		}}
+		body := `{"Header":{"Micro-Topic":"order.placed","Content-Type":"application/json"},"Body":"eyJJRCI6OH0="}`
+		resp, err := direct.Post("https://"+node.Address+"/?id="+node.Id, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("direct publish by gateway: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("direct publish by gateway: status %d, want 403", resp.StatusCode)
+		}
+		select {
+		case got := <-c.events:
+			t.Fatalf("event from gateway arrived: %+v", got)
+		case <-time.After(200 * time.Millisecond):
 		}
 	})
 

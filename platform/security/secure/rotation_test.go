@@ -2,6 +2,10 @@ package secure_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,8 +21,12 @@ import (
 const (
 	certTTL          = time.Minute
 	rotationDuration = 3*certTTL + 30*time.Second
-	vaultDownFor     = 25 * time.Second
-	recoveryTimeout  = 2 * time.Minute
+	// vaultDownAfterFailure keeps Vault down a little after the first
+	// failed renewal, so that the source retries at least once more. It is
+	// far below the third of a lifetime that a certificate has left when
+	// its renewal starts.
+	vaultDownAfterFailure = 3 * time.Second
+	recoveryTimeout       = 2 * time.Minute
 )
 
 // load calls the probe and publishes events without pause until stopped,
@@ -119,10 +127,18 @@ func TestRotationAndVaultOutage(t *testing.T) {
 		t.Skip("starts Consul and Vault and runs for about five minutes")
 	}
 	env := testenv.Start(t, testenv.Options{CertTTL: certTTL})
+	logs := &testenv.SyncBuffer{}
 	c := startCluster(t, env, func(cfg *secure.Config) {
 		cfg.PoolTTL = 5 * time.Second
 		cfg.MaxConnectionAge = 10 * time.Second
+		cfg.Logger = slog.New(slog.NewJSONHandler(io.MultiWriter(logs, testWriter{t}),
+			&slog.HandlerOptions{Level: slog.LevelWarn}))
 	})
+	sources := map[string]secure.CertificateSource{
+		"inventory": c.inventory.Certificates,
+		"orders":    c.orders.Certificates,
+		"gateway":   c.gateway.Certificates,
+	}
 
 	// Phase 1: several certificate lifetimes of continuous calls.
 	firstServerSerial := serialOf(t, c.inventory.Certificates)
@@ -139,19 +155,54 @@ func TestRotationAndVaultOutage(t *testing.T) {
 		t.Error("server certificate did not rotate")
 	}
 
-	// Phase 2: Vault stops; calls go on with the current certificates.
+	// Phase 2: Vault stops and stays down until a source has tried to
+	// renew and failed. Calls go on with the current certificates, and the
+	// failed source rotates once Vault is back.
 	l = startLoad(c)
-	before := serialOf(t, c.orders.Certificates)
 	env.StopVault(t)
-	time.Sleep(vaultDownFor)
+	stopped := time.Now()
+	failed := ""
+	for failed == "" && time.Since(stopped) < recoveryTimeout {
+		failed = firstRenewalFailure(t, logs.String())
+		if failed == "" {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	if failed == "" {
+		env.StartVault(t)
+		l.halt()
+		t.Fatalf("no certificate renewal was attempted within %v of stopping Vault", recoveryTimeout)
+	}
+	before := serialOf(t, sources[failed])
+	t.Logf("%s failed to renew %v after Vault stopped", failed, time.Since(stopped).Round(time.Millisecond))
+	time.Sleep(vaultDownAfterFailure)
 	env.StartVault(t)
 	deadline := time.Now().Add(recoveryTimeout)
-	for serialOf(t, c.orders.Certificates) == before && time.Now().Before(deadline) {
+	for serialOf(t, sources[failed]) == before && time.Now().Before(deadline) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	l.halt()
 	l.check(t, "vault outage")
-	if serialOf(t, c.orders.Certificates) == before {
-		t.Errorf("orders certificate did not rotate within %v of Vault's return", recoveryTimeout)
+	if serialOf(t, sources[failed]) == before {
+		t.Errorf("%s certificate did not rotate within %v of Vault's return", failed, recoveryTimeout)
 	}
+}
+
+// firstRenewalFailure returns the service named in the first log record of
+// a failed certificate renewal, or "" when there is none.
+func firstRenewalFailure(t *testing.T, logs string) string {
+	t.Helper()
+	for _, line := range strings.Split(logs, "\n") {
+		if !strings.Contains(line, "certificate renewal failed") {
+			continue
+		}
+		var record struct {
+			Service string `json:"service"`
+		}
+		if err := json.Unmarshal([]byte(line), &record); err != nil {
+			t.Fatalf("parse log record %q: %v", line, err)
+		}
+		return record.Service
+	}
+	return ""
 }
