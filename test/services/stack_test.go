@@ -41,14 +41,17 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-// buildBinaries builds the four service binaries into a temporary directory,
-// static as the run contract requires.
-func buildBinaries(t *testing.T) map[string]string {
+// buildBinaries builds service binaries (all four when names is empty) into
+// a temporary directory, static as the run contract requires.
+func buildBinaries(t *testing.T, names ...string) map[string]string {
 	t.Helper()
+	if len(names) == 0 {
+		names = serviceNames
+	}
 	dir := t.TempDir()
 	root := repoRoot(t)
 	args := []string{"build", "-o", dir + string(os.PathSeparator)}
-	for _, name := range serviceNames {
+	for _, name := range names {
 		args = append(args, "./services/"+name)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -60,7 +63,7 @@ func buildBinaries(t *testing.T) map[string]string {
 		t.Fatalf("go build of the services failed: %v\n%s", err, out)
 	}
 	bins := map[string]string{}
-	for _, name := range serviceNames {
+	for _, name := range names {
 		bins[name] = filepath.Join(dir, name)
 	}
 	return bins
@@ -109,23 +112,8 @@ func startStack(t *testing.T, env *testenv.Env, bins map[string]string) *stack {
 	st.gatewayURL = "https://127.0.0.1:" + strconv.Itoa(st.gatewayPort)
 
 	for _, name := range serviceNames {
-		role := env.AppRoles[name]
 		admin := "127.0.0.1:" + strconv.Itoa(freePort(t))
-		vars := []string{
-			"BULWARK_VAULT_ADDR=" + env.VaultAddr,
-			"BULWARK_CONSUL_ADDR=" + env.ConsulAddr,
-			"BULWARK_CA_FILE=" + env.CAFile,
-			"BULWARK_ROLE_ID_FILE=" + role.RoleIDFile,
-			"BULWARK_SECRET_ID_FILE=" + role.SecretIDFile,
-			"BULWARK_AUTHZ_FILE=" + filepath.Join(root, "infra", "authz.yaml"),
-			"BULWARK_RATELIMIT_FILE=" + filepath.Join(root, "infra", "ratelimit", name+".yaml"),
-			"BULWARK_RATELIMIT_STORE_BACKEND=redis",
-			"BULWARK_RATELIMIT_REDIS_ADDR=" + env.RedisAddr,
-			"BULWARK_RATELIMIT_REDIS_PASSWORD_FILE=" + env.RedisPasswordFile,
-			"BULWARK_LISTEN=127.0.0.1:0",
-			"BULWARK_ADMIN_LISTEN=" + admin,
-			"BULWARK_LOG_LEVEL=debug",
-		}
+		vars := serviceEnv(env, root, name, admin)
 		switch name {
 		case "gateway":
 			vars = append(vars,
@@ -149,6 +137,31 @@ func startStack(t *testing.T, env *testenv.Env, bins map[string]string) *stack {
 		st.services[name].waitReady(t)
 	}
 	return st
+}
+
+// serviceEnv returns the run contract's variables that every service needs.
+func serviceEnv(env *testenv.Env, root, name, admin string) []string {
+	role := env.AppRoles[name]
+	vars := []string{
+		"BULWARK_VAULT_ADDR=" + env.VaultAddr,
+		"BULWARK_CONSUL_ADDR=" + env.ConsulAddr,
+		"BULWARK_CA_FILE=" + env.CAFile,
+		"BULWARK_ROLE_ID_FILE=" + role.RoleIDFile,
+		"BULWARK_SECRET_ID_FILE=" + role.SecretIDFile,
+		"BULWARK_AUTHZ_FILE=" + filepath.Join(root, "infra", "authz.yaml"),
+		"BULWARK_RATELIMIT_FILE=" + filepath.Join(root, "infra", "ratelimit", name+".yaml"),
+		"BULWARK_LISTEN=127.0.0.1:0",
+		"BULWARK_ADMIN_LISTEN=" + admin,
+		"BULWARK_LOG_LEVEL=debug",
+	}
+	if env.RedisAddr != "" {
+		vars = append(vars,
+			"BULWARK_RATELIMIT_STORE_BACKEND=redis",
+			"BULWARK_RATELIMIT_REDIS_ADDR="+env.RedisAddr,
+			"BULWARK_RATELIMIT_REDIS_PASSWORD_FILE="+env.RedisPasswordFile,
+		)
+	}
+	return vars
 }
 
 // start runs the binary with only the service's variables in its
