@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -204,6 +205,51 @@ func (h *harness) records(t *testing.T) map[string]stack.Record {
 	return records
 }
 
+// secrets returns the contents of every secret file of the stack by path:
+// the AppRole credentials, tokens, keys and the Redis password.
+func (h *harness) secrets(t *testing.T) map[string]string {
+	t.Helper()
+	var paths []string
+	for _, pattern := range []string{"state/services/*/*", "state/consul/*.token", "state/consul/gossip.key",
+		"state/vault/*.token", "state/vault/unseal.key", "operator/*.token", "redis/password"} {
+		matches, err := filepath.Glob(filepath.Join(h.dir, pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, matches...)
+	}
+	secrets := map[string]string{}
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if secret := strings.TrimSpace(string(data)); secret != "" {
+			secrets[path] = secret
+		}
+	}
+	return secrets
+}
+
+// redisCommand sends one RESP request and returns the first reply line.
+func redisCommand(t *testing.T, addr, request string) string {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := conn.Write([]byte(request)); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(line)
+}
+
 // gatewayClient trusts only the stack's root CA.
 func (h *harness) gatewayClient(t *testing.T) *http.Client {
 	t.Helper()
@@ -271,6 +317,50 @@ func TestUpDownClean(t *testing.T) {
 		}
 		if status, body := h.post(t, "/v1/sessions", credentials); status != http.StatusCreated {
 			t.Fatalf("login = %d %s", status, body)
+		}
+	})
+
+	t.Run("redis requires a password", func(t *testing.T) {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(h.ports.Redis))
+		if reply := redisCommand(t, addr, "*1\r\n$4\r\nPING\r\n"); !strings.HasPrefix(reply, "-NOAUTH") {
+			t.Errorf("PING without a password: reply %q, want -NOAUTH", reply)
+		}
+		password, err := os.ReadFile(filepath.Join(h.dir, "redis", "password"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth := fmt.Sprintf("*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n", len(strings.TrimSpace(string(password))), strings.TrimSpace(string(password)))
+		if reply := redisCommand(t, addr, auth); reply != "+OK" {
+			t.Errorf("AUTH with the password file: reply %q, want +OK", reply)
+		}
+		for _, file := range []string{"password", "redis.conf"} {
+			info, err := os.Stat(filepath.Join(h.dir, "redis", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Mode().Perm() != 0o600 {
+				t.Errorf("redis/%s has mode %o, want 600", file, info.Mode().Perm())
+			}
+		}
+	})
+
+	t.Run("no secret in environment or arguments", func(t *testing.T) {
+		secrets := h.secrets(t)
+		if len(secrets) < 10 {
+			t.Fatalf("found only %d secret files; the state layout changed", len(secrets))
+		}
+		for name, r := range h.records(t) {
+			for _, file := range []string{"environ", "cmdline"} {
+				data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(r.PID), file))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for path, secret := range secrets {
+					if bytes.Contains(data, []byte(secret)) {
+						t.Errorf("the %s of %s contains the secret of %s", file, name, path)
+					}
+				}
+			}
 		}
 	})
 
