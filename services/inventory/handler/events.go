@@ -45,7 +45,7 @@ func (e *OrderEvents) HandleCancelled(ctx context.Context, ev *ordersapi.OrderEv
 
 // HandlePlaced makes sure the stock of a placed order is reserved. Orders
 // reserves before it stores an order, so the reservation normally exists
-// and the idempotent reserve takes nothing; if it is missing, the event
+// and the idempotent reserve takes nothing. If it is missing, the event
 // takes the stock now. An order that was released already, or whose items
 // no longer match or fit the stock, is logged and dropped (nil error),
 // because delivering the event again cannot change that. A storage failure
