@@ -2,8 +2,10 @@ package stack
 
 import (
 	"bufio"
+	"encoding/hex"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -148,6 +150,20 @@ func PortOwner(port int) (pid int, comm string, ok bool) {
 
 // ListeningPorts returns the TCP ports on which pid listens.
 func ListeningPorts(pid int) ([]int, error) {
+	addrs, err := ListeningAddrs(pid)
+	if err != nil {
+		return nil, err
+	}
+	ports := make([]int, 0, len(addrs))
+	for _, addr := range addrs {
+		ports = append(ports, int(addr.Port()))
+	}
+	return ports, nil
+}
+
+// ListeningAddrs returns the local addresses of the TCP sockets on which
+// pid listens.
+func ListeningAddrs(pid int) ([]netip.AddrPort, error) {
 	fdDir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
 	fds, err := os.ReadDir(fdDir)
 	if err != nil {
@@ -160,13 +176,33 @@ func ListeningPorts(pid int) ([]int, error) {
 			sockets[strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")] = true
 		}
 	}
-	var ports []int
-	for port, inode := range listeners() {
-		if sockets[inode] {
-			ports = append(ports, port.port)
+	var addrs []netip.AddrPort
+	for key, inode := range listeners() {
+		if !sockets[inode] {
+			continue
 		}
+		ip, err := parseProcAddr(key.address)
+		if err != nil {
+			return nil, err
+		}
+		addrs = append(addrs, netip.AddrPortFrom(ip, uint16(key.port)))
 	}
-	return ports, nil
+	return addrs, nil
+}
+
+// parseProcAddr decodes an address of /proc/net/tcp{,6}: hex digits of
+// 32-bit words, each in host byte order (little-endian on the machines
+// Bulwark supports).
+func parseProcAddr(text string) (netip.Addr, error) {
+	raw, err := hex.DecodeString(text)
+	if err != nil || (len(raw) != 4 && len(raw) != 16) {
+		return netip.Addr{}, fmt.Errorf("stack: unexpected address %q in /proc/net/tcp", text)
+	}
+	for i := 0; i < len(raw); i += 4 {
+		raw[i], raw[i+1], raw[i+2], raw[i+3] = raw[i+3], raw[i+2], raw[i+1], raw[i]
+	}
+	ip, _ := netip.AddrFromSlice(raw)
+	return ip.Unmap(), nil
 }
 
 // listeningInodes returns the socket inodes listening on port.

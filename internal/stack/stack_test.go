@@ -3,9 +3,11 @@ package stack
 import (
 	"bufio"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -219,6 +221,13 @@ func TestCheckFreeNamesOwner(t *testing.T) {
 		}
 	}
 
+	addrs, err := ListeningAddrs(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(addrs, netip.MustParseAddrPort("127.0.0.1:"+strconv.Itoa(port))) {
+		t.Errorf("ListeningAddrs(self) = %v, missing 127.0.0.1:%d", addrs, port)
+	}
 	ports, err := ListeningPorts(os.Getpid())
 	if err != nil {
 		t.Fatal(err)

@@ -364,6 +364,23 @@ func TestUpDownClean(t *testing.T) {
 		}
 	})
 
+	t.Run("every listener is on loopback", func(t *testing.T) {
+		for name, r := range h.records(t) {
+			addrs, err := stack.ListeningAddrs(r.PID)
+			if err != nil {
+				t.Fatalf("listeners of %s: %v", name, err)
+			}
+			if len(addrs) == 0 {
+				t.Errorf("%s listens on no TCP port", name)
+			}
+			for _, addr := range addrs {
+				if !addr.Addr().IsLoopback() {
+					t.Errorf("%s listens on %s, which is not a loopback address", name, addr)
+				}
+			}
+		}
+	})
+
 	t.Run("env file works with the CLIs", func(t *testing.T) {
 		consulBin := strings.TrimPrefix(h.servers[0], "BULWARK_CONSUL_BIN=")
 		vaultBin := strings.TrimPrefix(h.servers[1], "BULWARK_VAULT_BIN=")
