@@ -28,6 +28,9 @@ type apiClient struct {
 	base    string
 	http    *http.Client
 	address string // sent in X-Forwarded-For; the gateway trusts loopback as a proxy
+	// rotate sends each request from a new address, so that only the
+	// per-user and per-email budgets apply.
+	rotate bool
 }
 
 // response is one decoded gateway response.
@@ -87,7 +90,11 @@ func (c *apiClient) send(method, path, token string, body io.Reader, contentType
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	req.Header.Set("X-Forwarded-For", c.address)
+	address := c.address
+	if c.rotate {
+		address = nextAddress()
+	}
+	req.Header.Set("X-Forwarded-For", address)
 	rsp, err := c.http.Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, path, err)

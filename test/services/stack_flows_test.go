@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 
 	"github.com/bulwark-go/bulwark/internal/testenv"
 	"github.com/bulwark-go/bulwark/platform/security/pki"
+	"github.com/bulwark-go/bulwark/platform/security/ratelimit/redisstore"
 	"github.com/bulwark-go/bulwark/platform/security/vaultclient"
 )
 
@@ -40,10 +42,13 @@ func TestSecuredStack(t *testing.T) {
 	t.Run("last item race", func(t *testing.T) { testLastItemRace(t, st) })
 	t.Run("bad input", func(t *testing.T) { testBadInput(t, st) })
 	t.Run("burst gets 429", func(t *testing.T) { testBurst(t, st) })
+	t.Run("user burst gets 429", func(t *testing.T) { testUserBurst(t, st) })
+	t.Run("login limit per email", func(t *testing.T) { testLoginLimit(t, st) })
 	t.Run("gateway requires TLS 1.2", func(t *testing.T) { testGatewayTLS(t, st) })
 	t.Run("backend requires client certificate", func(t *testing.T) { testBackendRequiresClientCert(t, st) })
 	t.Run("backend authorizes by identity", func(t *testing.T) { testBackendAuthorizesIdentity(t, st) })
 	t.Run("orders restart keeps orders", func(t *testing.T) { testOrdersRestart(t, st) })
+	t.Run("limits reload on SIGHUP", func(t *testing.T) { testLimitReload(t, st) })
 	t.Run("no panic in service logs", func(t *testing.T) {
 		for _, name := range serviceNames {
 			log := st.services[name].logText(t)
@@ -52,6 +57,7 @@ func TestSecuredStack(t *testing.T) {
 			}
 		}
 	})
+	t.Run("SIGTERM stops every service", func(t *testing.T) { testStopAll(t, st) })
 }
 
 // waitFor polls cond every interval until it holds or timeout passes. The
@@ -263,6 +269,127 @@ func testBurst(t *testing.T, st *stack) {
 	}
 	// Another client address has its own budget.
 	bystander.must("GET", "/v1/products", "", "", http.StatusOK)
+
+	// The budgets live in Redis, shared by every gateway instance.
+	rdb, err := redisstore.NewClient(redisstore.ClientOptions{Addr: st.env.RedisAddr, PasswordFile: st.env.RedisPasswordFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	keys, _, err := rdb.Scan(ctx, 0, redisstore.DefaultPrefix+"gateway:*", 1000).Result()
+	if err != nil {
+		t.Fatalf("scan Redis: %v", err)
+	}
+	if len(keys) == 0 {
+		t.Errorf("Redis has no key under %sgateway:", redisstore.DefaultPrefix)
+	}
+}
+
+func testUserBurst(t *testing.T, st *stack) {
+	c := st.client(t)
+	token := c.signUp("user-burst")
+	c.rotate = true
+	rejected := 0
+	for range 30 {
+		switch rsp := c.do("GET", "/v1/orders", token, ""); rsp.status {
+		case http.StatusOK:
+		case http.StatusTooManyRequests:
+			rejected++
+			if rsp.header.Get("Retry-After") == "" {
+				t.Errorf("429 without Retry-After: %s", rsp.raw)
+			}
+		default:
+			t.Fatalf("GET /v1/orders = %d %s, want 200 or 429", rsp.status, rsp.raw)
+		}
+	}
+	if rejected == 0 {
+		t.Error("30 requests of one user from 30 addresses got no 429")
+	}
+}
+
+func testLoginLimit(t *testing.T, st *stack) {
+	c := st.client(t)
+	c.signUp("login-limit")
+	email := fmt.Sprintf("guessed-%d@example.com", time.Now().UnixNano())
+	c.must("POST", "/v1/users", "", fmt.Sprintf(`{"email":%q,"password":"violet-harbor-31"}`, email), http.StatusCreated)
+	c.rotate = true
+	wrong := fmt.Sprintf(`{"email":%q,"password":"wrong-guess-0001"}`, email)
+	var last response
+	for attempt := 1; attempt <= 6; attempt++ {
+		last = c.do("POST", "/v1/sessions", "", wrong)
+		if attempt <= 5 && last.status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d = %d %s, want 401", attempt, last.status, last.raw)
+		}
+	}
+	if last.status != http.StatusTooManyRequests {
+		t.Fatalf("6th attempt within a minute = %d %s, want 429", last.status, last.raw)
+	}
+	if last.header.Get("Retry-After") == "" {
+		t.Error("login 429 without Retry-After")
+	}
+	// The right password is rejected too while the email's budget is spent.
+	right := fmt.Sprintf(`{"email":%q,"password":"violet-harbor-31"}`, email)
+	if rsp := c.do("POST", "/v1/sessions", "", right); rsp.status != http.StatusTooManyRequests {
+		t.Errorf("login with the right password during the limit = %d, want 429", rsp.status)
+	}
+}
+
+// testLimitReload lowers the per-address limit in the gateway's file, sends
+// SIGHUP, and checks that the new limit applies without a restart. It puts
+// the file back afterwards.
+func testLimitReload(t *testing.T, st *stack) {
+	gateway := st.services["gateway"]
+	original, err := os.ReadFile(st.gatewayLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reload := func(content []byte, count int) {
+		t.Helper()
+		if err := os.WriteFile(st.gatewayLimits, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		gateway.mu.Lock()
+		err := gateway.cmd.Process.Signal(syscall.SIGHUP)
+		gateway.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "gateway reloaded its limits", func() bool {
+			return strings.Count(gateway.logText(t), `"msg":"rate limits reloaded"`) >= count
+		})
+	}
+	before := strings.Count(gateway.logText(t), `"msg":"rate limits reloaded"`)
+	lowered := strings.Replace(string(original), "ip: 10/s burst 20", "ip: 1/m burst 2", 1)
+	if lowered == string(original) {
+		t.Fatal("gateway.yaml has no line ip: 10/s burst 20 to lower")
+	}
+	reload([]byte(lowered), before+1)
+	defer reload(original, before+2)
+
+	c := st.client(t)
+	c.must("GET", "/v1/products", "", "", http.StatusOK)
+	c.must("GET", "/v1/products", "", "", http.StatusOK)
+	c.must("GET", "/v1/products", "", "", http.StatusTooManyRequests)
+}
+
+// testStopAll stops every service with SIGTERM, the gateway first, and
+// checks that each exits 0 and leaves Consul's catalog.
+func testStopAll(t *testing.T, st *stack) {
+	consul := consulClient(t, st.env)
+	for _, name := range []string{"gateway", "orders", "users", "inventory"} {
+		s := st.services[name]
+		if err := s.terminate(t); err != nil {
+			t.Errorf("%s exited with %v after SIGTERM, want status 0\n%s", name, err, s.tail(20))
+		}
+		if got := instances(t, consul, name); len(got) != 0 {
+			t.Errorf("%s instances in Consul after SIGTERM = %v, want none", name, got)
+		}
+	}
+	if got := instances(t, consul, "micro.http.broker"); len(got) != 0 {
+		t.Errorf("broker subscriptions in Consul after SIGTERM = %v, want none", got)
+	}
 }
 
 // consulClient returns a Consul API client with the operator certificate

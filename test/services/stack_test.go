@@ -99,6 +99,9 @@ type stack struct {
 	services    map[string]*service
 	gatewayURL  string
 	gatewayPort int
+	// gatewayLimits is the gateway's copy of infra/ratelimit/gateway.yaml,
+	// which the reload test rewrites.
+	gatewayLimits string
 }
 
 // startStack starts every service with the run contract's variables and
@@ -110,6 +113,14 @@ func startStack(t *testing.T, env *testenv.Env, bins map[string]string) *stack {
 	st := &stack{env: env, services: map[string]*service{}}
 	st.gatewayPort = freePort(t)
 	st.gatewayURL = "https://127.0.0.1:" + strconv.Itoa(st.gatewayPort)
+	limits, err := os.ReadFile(filepath.Join(root, "infra", "ratelimit", "gateway.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.gatewayLimits = filepath.Join(t.TempDir(), "gateway.yaml")
+	if err := os.WriteFile(st.gatewayLimits, limits, 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, name := range serviceNames {
 		admin := "127.0.0.1:" + strconv.Itoa(freePort(t))
@@ -123,6 +134,7 @@ func startStack(t *testing.T, env *testenv.Env, bins map[string]string) *stack {
 				// The tests stand for clients behind a proxy on loopback
 				// and send each client's address in X-Forwarded-For.
 				"BULWARK_RATELIMIT_GATEWAY_TRUSTED_PROXIES=127.0.0.1/32",
+				"BULWARK_RATELIMIT_FILE="+st.gatewayLimits,
 			)
 		default:
 			vars = append(vars, "BULWARK_DATA_DIR="+filepath.Join(env.Dir, "data", name))
