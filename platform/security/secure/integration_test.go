@@ -156,17 +156,15 @@ func TestServicesOverVaultMTLS(t *testing.T) {
 	})
 
 	t.Run("plaintext rejected", func(t *testing.T) {
-		if err := plainCall(t, addr, insecure.NewCredentials(), "Probe.Whoami"); err == nil {
-			t.Fatal("plaintext call succeeded")
-		}
+		err := plainCall(t, addr, insecure.NewCredentials(), "Probe.Whoami")
+		wantConnectionRejected(t, err, "")
 	})
 
 	t.Run("no client certificate rejected", func(t *testing.T) {
 		cfg := c.gateway.ClientTLSConfig()
 		cfg.GetClientCertificate = nil
-		if err := plainCall(t, addr, credentials.NewTLS(cfg), "Probe.Whoami"); err == nil {
-			t.Fatal("call without a client certificate succeeded")
-		}
+		err := plainCall(t, addr, credentials.NewTLS(cfg), "Probe.Whoami")
+		wantConnectionRejected(t, err, "tls: certificate required")
 	})
 
 	t.Run("client certificate from other CA rejected", func(t *testing.T) {
@@ -174,9 +172,8 @@ func TestServicesOverVaultMTLS(t *testing.T) {
 		cfg := c.gateway.ClientTLSConfig()
 		foreign := other.Leaf(t, "orders", time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
 		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return foreign, nil }
-		if err := plainCall(t, addr, credentials.NewTLS(cfg), "Probe.Whoami"); err == nil {
-			t.Fatal("call with another CA's certificate succeeded")
-		}
+		err := plainCall(t, addr, credentials.NewTLS(cfg), "Probe.Whoami")
+		wantConnectionRejected(t, err, "tls: unknown certificate authority")
 	})
 
 	t.Run("expired client certificate rejected", func(t *testing.T) {
@@ -186,9 +183,8 @@ func TestServicesOverVaultMTLS(t *testing.T) {
 		}
 		cfg := c.gateway.ClientTLSConfig()
 		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return expired, nil }
-		if err := plainCall(t, addr, credentials.NewTLS(cfg), "Probe.Whoami"); err == nil {
-			t.Fatal("call with an expired certificate succeeded")
-		}
+		err := plainCall(t, addr, credentials.NewTLS(cfg), "Probe.Whoami")
+		wantConnectionRejected(t, err, "tls: expired certificate")
 	})
 
 	t.Run("server from other CA refused", func(t *testing.T) {
@@ -289,21 +285,30 @@ func TestServicesOverVaultMTLS(t *testing.T) {
 		}
 		node := svcs[0].Nodes[0]
 		body := `{"Header":{"Micro-Topic":"order.placed","Content-Type":"application/json"},"Body":"eyJJRCI6OX0="}`
-		noCert := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: env.CAPool, InsecureSkipVerify: true}}}
-		for desc, u := range map[string]struct {
-			client *http.Client
-			url    string
-		}{
-			"plaintext": {&http.Client{}, "http://" + node.Address + "/?id=" + node.Id},
-			"no cert":   {noCert, "https://" + node.Address + "/?id=" + node.Id},
-		} {
-			resp, err := u.client.Post(u.url, "application/json", strings.NewReader(body))
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					t.Fatalf("%s publish accepted", desc)
-				}
-			}
+		base := "://" + node.Address + "/?id=" + node.Id
+
+		// Go's TLS listener replies to a plaintext request with this 400
+		// before any handler runs.
+		resp, err := http.Post("http"+base, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("plaintext publish: %v", err)
+		}
+		text, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(text), "HTTP request to an HTTPS server") {
+			t.Fatalf("plaintext publish: %d %q, want 400 from the TLS listener", resp.StatusCode, text)
+		}
+
+		// The attacker's client skips server verification, so only the
+		// subscriber's demand for a client certificate can stop it.
+		noCert := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+		resp, err = noCert.Post("https"+base, "application/json", strings.NewReader(body))
+		if err == nil {
+			resp.Body.Close()
+			t.Fatalf("publish without a client certificate: status %d, want the handshake rejected", resp.StatusCode)
+		}
+		if !rejectedInHandshake(err, "tls: certificate required") {
+			t.Fatalf("publish without a client certificate: %v, want the TLS alert certificate required", err)
 		}
 		select {
 		case got := <-c.events:
@@ -311,6 +316,37 @@ func TestServicesOverVaultMTLS(t *testing.T) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	})
+}
+
+// wantConnectionRejected fails the test unless err shows that the server
+// closed the connection (gRPC Unavailable), so the call never reached the
+// handler wrappers, which would fail it with Unauthenticated or
+// PermissionDenied. When alert is set, the error must carry that TLS alert
+// or a write on the connection that the server had already closed.
+func wantConnectionRejected(t *testing.T, err error, alert string) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("call succeeded, want the connection rejected")
+	}
+	if code := status.Code(err); code != codes.Unavailable {
+		t.Fatalf("call failed with %v (%v), want Unavailable from a rejected connection", code, err)
+	}
+	if alert != "" && !rejectedInHandshake(err, alert) {
+		t.Fatalf("call failed with %v, want the TLS alert %q", err, alert)
+	}
+}
+
+// rejectedInHandshake reports whether err carries the TLS alert, or shows
+// that the peer closed the connection before the client read the alert. In
+// TLS 1.3 the client finishes its handshake before the server checks the
+// client certificate, so its first write can race the server's alert.
+func rejectedInHandshake(err error, alert string) bool {
+	for _, text := range []string{alert, "broken pipe", "connection reset by peer"} {
+		if strings.Contains(err.Error(), text) {
+			return true
+		}
+	}
+	return false
 }
 
 // issueShortLived issues a certificate of service from Vault with a TTL of
