@@ -36,7 +36,10 @@ type Config struct {
 	Dir string
 
 	// PortBase moves every port of the stack to PortBase plus a fixed
-	// offset (see PlanPorts). Zero selects the documented ports.
+	// offset (see PlanPorts). Zero selects the base that the state
+	// directory recorded at its first up, else the documented ports. A
+	// state directory keeps its ports for life, because Consul's Raft data
+	// names its server address.
 	PortBase int
 
 	// ConsulBin, VaultBin and RedisBin are server binaries. Defaults:
@@ -150,6 +153,9 @@ func (p Paths) Record(name string) string { return filepath.Join(p.Run, name+".j
 
 // Log is the log file of a component.
 func (p Paths) Log(name string) string { return filepath.Join(p.Run, name+".log") }
+
+// PortBase is the file that records the port base of the state directory.
+func (p Paths) PortBase() string { return filepath.Join(p.Run, "port-base") }
 
 // RedisPassword is the file containing the Redis password.
 func (p Paths) RedisPassword() string { return filepath.Join(p.Redis, "password") }

@@ -1,10 +1,13 @@
 package stack
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/bulwark-go/bulwark/internal/bootstrap"
@@ -23,11 +26,23 @@ func newStack(cfg Config) (*stack, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	paths := NewPaths(cfg.Dir)
+	recorded, found, err := readPortBase(paths.PortBase())
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case found && cfg.PortBase == 0:
+		cfg.PortBase = recorded
+	case found && cfg.PortBase != recorded:
+		return nil, fmt.Errorf("stack: %s was created with port base %d, and Consul's data names those ports; "+
+			"set BULWARK_PORT_BASE=%d, or run bulwark clean to start over on port base %d",
+			cfg.Dir, recorded, recorded, cfg.PortBase)
+	}
 	ports, err := PlanPorts(cfg.PortBase)
 	if err != nil {
 		return nil, err
 	}
-	paths := NewPaths(cfg.Dir)
 	return &stack{cfg: cfg, paths: paths, ports: ports, layout: bootstrap.NewLayout(paths.State)}, nil
 }
 
@@ -53,6 +68,22 @@ func (s *stack) bootstrapConfig(logFile *os.File) bootstrap.Config {
 		Log:    slog.New(slog.NewTextHandler(logFile, nil)).With("component", "bootstrap"),
 		Report: logFile,
 	}
+}
+
+// readPortBase returns the port base recorded in path, if any.
+func readPortBase(path string) (base int, found bool, err error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("stack: %w", err)
+	}
+	base, err = strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		return 0, false, fmt.Errorf("stack: %s contains %q, not a port base; delete it if the stack uses the default ports", path, data)
+	}
+	return base, true, nil
 }
 
 // makeDirs creates the state directory and its subdirectories with mode

@@ -307,3 +307,36 @@ func TestWriteEnvQuotesPaths(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordedPortBase(t *testing.T) {
+	root, err := FindRepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	paths := NewPaths(dir)
+	if err := os.MkdirAll(paths.Run, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(paths.PortBase(), []byte("23000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := newStack(Config{RepoRoot: root, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ports.Vault != 23000 {
+		t.Errorf("Vault port %d with no base given, want the recorded base 23000", s.ports.Vault)
+	}
+
+	_, err = newStack(Config{RepoRoot: root, Dir: dir, PortBase: 24000})
+	if err == nil {
+		t.Fatal("newStack accepted a port base other than the recorded one")
+	}
+	for _, want := range []string{"23000", "24000", "BULWARK_PORT_BASE=23000"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/bulwark-go/bulwark/internal/bootstrap"
@@ -35,6 +36,9 @@ func Up(ctx context.Context, cfg Config) error {
 	defer unlock()
 	if err := os.WriteFile(s.paths.Mode, []byte(ModeNative+"\n"), 0o600); err != nil {
 		return fmt.Errorf("stack: write mode file: %w", err)
+	}
+	if err := os.WriteFile(s.paths.PortBase(), []byte(strconv.Itoa(s.cfg.PortBase)+"\n"), 0o600); err != nil {
+		return fmt.Errorf("stack: write port base: %w", err)
 	}
 	fmt.Fprintf(out, "bulwark: mode native (state in %s)\n", s.paths.Root)
 
