@@ -36,10 +36,8 @@ type Config struct {
 	Dir string
 
 	// PortBase moves every port of the stack to PortBase plus a fixed
-	// offset (see PlanPorts). Zero selects the base that the state
-	// directory recorded at its first up, else the documented ports. A
-	// state directory keeps its ports for life, because Consul's Raft data
-	// names its server address.
+	// offset (see PlanPorts). Zero selects the base that the last up
+	// recorded in the state directory, else the documented ports.
 	PortBase int
 
 	// ConsulBin, VaultBin and RedisBin are server binaries. Defaults:

@@ -15,10 +15,11 @@ import (
 
 // stack is one native stack: its settings, files and ports.
 type stack struct {
-	cfg    Config
-	paths  Paths
-	ports  Ports
-	layout bootstrap.Layout
+	cfg          Config
+	recordedBase int // port base of the last up, or -1
+	paths        Paths
+	ports        Ports
+	layout       bootstrap.Layout
 }
 
 func newStack(cfg Config) (*stack, error) {
@@ -31,19 +32,16 @@ func newStack(cfg Config) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case found && cfg.PortBase == 0:
+	if !found {
+		recorded = -1
+	} else if cfg.PortBase == 0 {
 		cfg.PortBase = recorded
-	case found && cfg.PortBase != recorded:
-		return nil, fmt.Errorf("stack: %s was created with port base %d, and Consul's data names those ports; "+
-			"set BULWARK_PORT_BASE=%d, or run bulwark clean to start over on port base %d",
-			cfg.Dir, recorded, recorded, cfg.PortBase)
 	}
 	ports, err := PlanPorts(cfg.PortBase)
 	if err != nil {
 		return nil, err
 	}
-	return &stack{cfg: cfg, paths: paths, ports: ports, layout: bootstrap.NewLayout(paths.State)}, nil
+	return &stack{cfg: cfg, recordedBase: recorded, paths: paths, ports: ports, layout: bootstrap.NewLayout(paths.State)}, nil
 }
 
 // bootstrapConfig returns the bootstrap settings of the stack: every server

@@ -330,11 +330,29 @@ func TestRecordedPortBase(t *testing.T) {
 		t.Errorf("Vault port %d with no base given, want the recorded base 23000", s.ports.Vault)
 	}
 
-	_, err = newStack(Config{RepoRoot: root, Dir: dir, PortBase: 24000})
-	if err == nil {
-		t.Fatal("newStack accepted a port base other than the recorded one")
+	// A new base is fine while nothing runs.
+	s, err = newStack(Config{RepoRoot: root, Dir: dir, PortBase: 24000})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, want := range []string{"23000", "24000", "BULWARK_PORT_BASE=23000"} {
+	if err := s.checkPortBase(); err != nil {
+		t.Errorf("checkPortBase with nothing running: %v", err)
+	}
+
+	// With a component running on the recorded base, it is rejected.
+	cmd, _ := startSleeper(t)
+	_, _, ticks, err := procStat(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeRecord(paths.Record(Consul), Record{Name: Consul, PID: cmd.Process.Pid, StartTicks: ticks}); err != nil {
+		t.Fatal(err)
+	}
+	err = s.checkPortBase()
+	if err == nil {
+		t.Fatal("checkPortBase accepted a new base while Consul runs on the recorded one")
+	}
+	for _, want := range []string{"consul", "23000", "24000", "BULWARK_PORT_BASE=23000"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}

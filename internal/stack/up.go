@@ -37,6 +37,9 @@ func Up(ctx context.Context, cfg Config) error {
 	if err := os.WriteFile(s.paths.Mode, []byte(ModeNative+"\n"), 0o600); err != nil {
 		return fmt.Errorf("stack: write mode file: %w", err)
 	}
+	if err := s.checkPortBase(); err != nil {
+		return err
+	}
 	if err := os.WriteFile(s.paths.PortBase(), []byte(strconv.Itoa(s.cfg.PortBase)+"\n"), 0o600); err != nil {
 		return fmt.Errorf("stack: write port base: %w", err)
 	}
@@ -70,6 +73,25 @@ func Up(ctx context.Context, cfg Config) error {
 	}
 	fmt.Fprintf(out, "bulwark: the stack is up after %s\n", time.Since(began).Round(100*time.Millisecond))
 	s.printSummary()
+	return nil
+}
+
+// checkPortBase rejects a port base other than that of the running
+// components, which listen on the ports of the recorded base.
+func (s *stack) checkPortBase() error {
+	if s.recordedBase < 0 || s.recordedBase == s.cfg.PortBase {
+		return nil
+	}
+	for _, name := range append([]string{Consul, Vault, Redis}, Services...) {
+		r, alive, err := s.record(name)
+		if err != nil {
+			return err
+		}
+		if alive {
+			return fmt.Errorf("stack: %s (pid %d) runs on the ports of port base %d, not %d; "+
+				"run bulwark down first, or set BULWARK_PORT_BASE=%d", name, r.PID, s.recordedBase, s.cfg.PortBase, s.recordedBase)
+		}
+	}
 	return nil
 }
 
