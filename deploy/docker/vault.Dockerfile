@@ -4,7 +4,9 @@ FROM scratch
 LABEL com.bulwark.stack="1" com.bulwark.image="vault"
 COPY etc/passwd etc/group /etc/
 COPY infra/vault/server.hcl /etc/bulwark/vault/server.hcl
-COPY bin/vault bin/bulwark /usr/local/bin/
+# The server binary changes least, so its layer comes first and stays cached.
+COPY bin/vault /usr/local/bin/
+COPY bin/bulwark /usr/local/bin/
 ENV HOME=/tmp
 USER 10001:10001
 ENTRYPOINT ["/usr/local/bin/vault"]

@@ -53,6 +53,9 @@ cleanup() {
 	if [[ -n $staging ]]; then
 		rm -rf -- "$staging"
 	fi
+	if [[ -n ${header_file:-} ]]; then
+		rm -f -- "$header_file"
+	fi
 }
 trap cleanup EXIT
 
@@ -141,13 +144,14 @@ build_images() {
 	chmod -R u=rwX,go=rX "$staging"
 	find "$staging" -exec touch -h -d @0 {} +
 
-	local images=(bootstrap consul vault redis)
-	for name in "${images[@]}"; do
-		docker_build "$name" -f "$staging/$name.Dockerfile"
-	done
+	docker_build bootstrap bootstrap.Dockerfile etc infra bin/bulwark
+	docker_build consul consul.Dockerfile etc infra/consul/server.hcl bin/consul bin/bulwark
+	docker_build vault vault.Dockerfile etc infra/vault/server.hcl bin/vault bin/bulwark
+	docker_build redis redis.Dockerfile etc redis bin/bulwark
 	if service_mains_present; then
 		for name in "${services[@]}"; do
-			docker_build "$name" -f "$staging/service.Dockerfile" --build-arg "SERVICE=$name"
+			docker_build "$name" service.Dockerfile etc infra/authz.yaml "infra/ratelimit/$name.yaml" "bin/$name" \
+				--build-arg "SERVICE=$name"
 		done
 	fi
 	# A rebuild leaves the previous image of a tag behind without a name.
@@ -156,13 +160,24 @@ build_images() {
 	docker images --filter "label=$label" --format '  {{.Repository}}:{{.Tag}} {{.Size}}' | sort >&2
 }
 
-# docker_build builds image bulwark-$1 with the classic builder, which needs
-# no buildx plugin and pulls nothing for FROM scratch.
+# docker_build builds image bulwark-$1 from Dockerfile $2 with the classic
+# builder, which needs no buildx plugin and pulls nothing for FROM scratch.
+# The build context holds only the staged paths that follow (hard links), so
+# that no image build sends the large Consul and Vault binaries it does not
+# use. Arguments after the paths, from the first one starting with -, go to
+# docker build.
 docker_build() {
-	local name=$1
-	shift
+	local name=$1 dockerfile=$2 context
+	shift 2
+	context=$staging/context-$name
+	mkdir "$context"
+	while (($# > 0)) && [[ $1 != -* ]]; do
+		(cd "$staging" && cp -al --parents "$1" "$context/")
+		shift
+	done
+	cp -al "$staging/$dockerfile" "$context/Dockerfile"
 	DOCKER_BUILDKIT=0 docker build --quiet --label "$label" -t "bulwark-$name:$BULWARK_IMAGE_TAG" \
-		"$@" "$staging" >/dev/null 2> >(grep -v -e 'legacy builder is deprecated' -e 'BuildKit is currently disabled' \
+		"$@" "$context" >/dev/null 2> >(grep -v -e 'legacy builder is deprecated' -e 'BuildKit is currently disabled' \
 		-e 'environment-variable' -e '^ *$' >&2) || die "docker build of bulwark-$name failed"
 }
 
@@ -269,25 +284,160 @@ fail_service() {
 	die "the stack did not come up: $name $reason"
 }
 
+# Operator tokens of .bulwark/env, made the way `bulwark up` makes them in
+# native mode: a Consul token with the read-only policy below and a Vault
+# token with infra/vault/policies/operator-read.hcl. Both are reused while
+# valid. Secrets travel through files and pipes, never through arguments.
+readonly consul_operator_policy=bulwark-operator-read
+readonly consul_operator_label='bulwark: read-only operator token of the local stack'
+readonly vault_operator_policy=operator-read
+# NOTE: these rules repeat consulOperatorRules in internal/stack/operator.go;
+# change both together.
+readonly consul_operator_rules='service_prefix "" {
+  policy = "read"
+}
+
+node_prefix "" {
+  policy = "read"
+}
+
+agent_prefix "" {
+  policy = "read"
+}
+
+operator = "read"
+'
+
+# Scratch file of the token header of the current request, created by
+# ensure_operator_tokens and removed on exit.
+header_file=
+
+# write_token_header writes "NAME: <contents of file $2>" to $header_file.
+write_token_header() {
+	local name=$1 secret_file=$2
+	printf '%s: %s\n' "$name" "$(tr -d '[:space:]' <"$secret_file")" >"$header_file"
+}
+
+# consul_api calls Consul's HTTPS API with the operator certificate and the
+# management token: consul_api METHOD PATH [curl options].
+consul_api() {
+	local method=$1 path=$2 state=$BULWARK_COMPOSE_DIR/state
+	shift 2
+	write_token_header X-Consul-Token "$state/consul/management.token"
+	curl --silent --show-error --fail --max-time 10 --request "$method" \
+		--cacert "$state/ca.pem" --cert "$state/operator/client.pem" --key "$state/operator/client-key.pem" \
+		--header "@$header_file" "$@" "https://$BULWARK_SUBNET_PREFIX.10:8501$path"
+}
+
+# vault_api calls Vault's API with the token in file $1:
+# vault_api TOKEN_FILE METHOD PATH [curl options].
+vault_api() {
+	local token_file=$1 method=$2 path=$3
+	shift 3
+	write_token_header X-Vault-Token "$token_file"
+	curl --silent --show-error --fail --max-time 10 --request "$method" \
+		--cacert "$BULWARK_COMPOSE_DIR/state/ca.pem" --header "@$header_file" "$@" \
+		"https://$BULWARK_SUBNET_PREFIX.11:8200$path"
+}
+
+# consul_operator_policy_json prints the body of the operator policy.
+consul_operator_policy_json() {
+	jq -n --arg name "$consul_operator_policy" --arg rules "$consul_operator_rules" \
+		'{Name: $name, Description: "read-only operator of the local stack", Rules: $rules}'
+}
+
+ensure_consul_operator_token() {
+	local token_file=$1 id accessor
+	id=$(consul_api GET /v1/acl/policies | jq -r --arg name "$consul_operator_policy" '.[] | select(.Name == $name) | .ID')
+	if [[ -z $id ]]; then
+		consul_operator_policy_json | consul_api PUT /v1/acl/policy --data @- >/dev/null
+	elif [[ $(consul_api GET "/v1/acl/policy/$id" | jq -j .Rules) != "${consul_operator_rules%$'\n'}" ]]; then
+		consul_operator_policy_json | consul_api PUT "/v1/acl/policy/$id" --data @- >/dev/null
+	fi
+
+	accessor=$(consul_api GET /v1/acl/tokens | jq -r --arg description "$consul_operator_label" \
+		--arg name "$consul_operator_policy" \
+		'[.[] | select(.Description == $description and ([.Policies[]?.Name] == [$name]))][0].AccessorID // empty')
+	(
+		umask 077
+		if [[ -n $accessor ]]; then
+			consul_api GET "/v1/acl/token/$accessor" | jq -j '.SecretID' >"$token_file.new"
+		else
+			jq -n --arg description "$consul_operator_label" --arg name "$consul_operator_policy" \
+				'{Description: $description, Policies: [{Name: $name}]}' |
+				consul_api PUT /v1/acl/token --data @- | jq -j '.SecretID' >"$token_file.new"
+		fi
+	)
+	[[ -s $token_file.new ]] || die "Consul returned no operator token"
+	mv -f "$token_file.new" "$token_file"
+}
+
+ensure_vault_operator_token() {
+	local token_file=$1 root_token=$BULWARK_COMPOSE_DIR/state/vault/root.token lookup
+	jq -Rs '{policy: .}' <"$repo/infra/vault/policies/$vault_operator_policy.hcl" |
+		vault_api "$root_token" PUT "/v1/sys/policies/acl/$vault_operator_policy" --data @- >/dev/null
+
+	# Keep a live token that has only the operator policy and an hour left.
+	if [[ -s $token_file ]] && lookup=$(vault_api "$token_file" GET /v1/auth/token/lookup-self 2>/dev/null) &&
+		jq -e --arg name "$vault_operator_policy" '.data.policies == [$name] and .data.ttl >= 3600' <<<"$lookup" >/dev/null; then
+		return 0
+	fi
+	(
+		umask 077
+		jq -n --arg name "$vault_operator_policy" \
+			'{policies: [$name], no_default_policy: true, ttl: "24h", display_name: "bulwark-operator-read", renewable: true}' |
+			vault_api "$root_token" POST /v1/auth/token/create-orphan --data @- | jq -j '.auth.client_token' >"$token_file.new"
+	)
+	[[ -s $token_file.new ]] || die "Vault returned no operator token"
+	mv -f "$token_file.new" "$token_file"
+}
+
+# ensure_operator_tokens writes both operator tokens into directory $1.
+ensure_operator_tokens() {
+	local dir=$1
+	command -v jq >/dev/null || die "jq not found: install Debian's jq package, which compose.sh uses for the operator tokens"
+	install -d -m 0700 "$dir"
+	log "writing the read-only operator tokens to $dir"
+	header_file=$(mktemp "$BULWARK_COMPOSE_DIR/.header.XXXXXX")
+	ensure_consul_operator_token "$dir/consul.token"
+	ensure_vault_operator_token "$dir/vault.token"
+	rm -f -- "$header_file"
+	header_file=
+}
+
 # write_env writes .bulwark/env for the consul and vault CLIs and curl.
 write_env() {
-	local state=$BULWARK_COMPOSE_DIR/state env_file=$stack_dir/env
+	local state=$BULWARK_COMPOSE_DIR/state operator=$BULWARK_COMPOSE_DIR/operator env_file=$stack_dir/env
+	ensure_operator_tokens "$operator"
 	(
 		umask 077
 		cat <<EOF
-# Written by tools/stack/compose.sh up: the compose stack.
-# Load it with: source .bulwark/env
-# Consul and Vault are not published; the host reaches them at their fixed
+# Shell exports for the Bulwark stack in compose mode (project
+# $COMPOSE_PROJECT_NAME), written by tools/stack/compose.sh up.
+# Load them with:  source $env_file
+# Consul and Vault publish no port: the host reaches them at their fixed
 # addresses on the internal network, which their certificates carry.
 export BULWARK_GATEWAY_URL=https://localhost:$BULWARK_GATEWAY_PORT
 export BULWARK_GATEWAY_CACERT=$state/ca.pem
+
+# consul CLI: HTTPS with the operator client certificate and a read-only
+# ACL token read from a file.
 export CONSUL_HTTP_ADDR=$BULWARK_SUBNET_PREFIX.10:8501
 export CONSUL_HTTP_SSL=true
 export CONSUL_CACERT=$state/ca.pem
 export CONSUL_CLIENT_CERT=$state/operator/client.pem
 export CONSUL_CLIENT_KEY=$state/operator/client-key.pem
+export CONSUL_HTTP_TOKEN_FILE=$operator/consul.token
+
+# vault CLI. BULWARK_VAULT_TOKEN_FILE names a read-only token (policy
+# operator-read). The vault CLI takes no token file, so load the token
+# without printing it, either into the CLI's token helper (~/.vault-token):
+#   vault login -no-print - < "\$BULWARK_VAULT_TOKEN_FILE"
+# or into this shell only:
+#   export VAULT_TOKEN="\$(cat "\$BULWARK_VAULT_TOKEN_FILE")"
 export VAULT_ADDR=https://$BULWARK_SUBNET_PREFIX.11:8200
 export VAULT_CACERT=$state/ca.pem
+export BULWARK_VAULT_TOKEN_FILE=$operator/vault.token
 EOF
 	) >"$env_file.new"
 	mv -f "$env_file.new" "$env_file"
