@@ -4,6 +4,7 @@
 //	bulwark bootstrap configure -state DIR   # once they run
 //	bulwark bootstrap unseal    -state DIR   # after a Vault restart
 //	bulwark verify registry     [flags]      # audit the Consul link
+//	bulwark up|down|clean|status [flags]     # run the stack as local processes
 //
 // Reports go to standard output, and log messages go to standard error.
 // Neither ever contains a token, key or secret ID: the bootstrap writes
