@@ -53,3 +53,9 @@ clean:
 ## status: print one line per component of the stack.
 status:
 	@tools/stack/stack.sh status
+
+.PHONY: images
+
+## images: build the compose stack's images offline from this checkout.
+images:
+	@tools/stack/compose.sh images
