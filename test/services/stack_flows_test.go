@@ -270,6 +270,20 @@ func testBurst(t *testing.T, st *stack) {
 	// Another client address has its own budget.
 	bystander.must("GET", "/v1/products", "", "", http.StatusOK)
 
+	// The rejections are counted on the gateway's admin listener.
+	metrics, err := http.Get("http://" + st.services["gateway"].admin + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics of the gateway: %v", err)
+	}
+	body, err := io.ReadAll(metrics.Body)
+	metrics.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), `bulwark_ratelimit_rejected_total{class="ip"`) {
+		t.Error("gateway metrics have no rejected count for the ip class")
+	}
+
 	// The budgets live in Redis, shared by every gateway instance.
 	rdb, err := redisstore.NewClient(redisstore.ClientOptions{Addr: st.env.RedisAddr, PasswordFile: st.env.RedisPasswordFile})
 	if err != nil {
