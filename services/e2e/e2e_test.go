@@ -101,6 +101,9 @@ func startStack(t *testing.T) string {
 
 	inv := inventorytest.New(t)
 	m.serve(t, "inventory", inv.Handler, func(srv server.Server) error {
+		if err := srv.Subscribe(srv.NewSubscriber(ordersapi.TopicOrderPlaced, inv.Events.HandlePlaced)); err != nil {
+			return err
+		}
 		return srv.Subscribe(srv.NewSubscriber(ordersapi.TopicOrderCancelled, inv.Events.HandleCancelled))
 	})
 

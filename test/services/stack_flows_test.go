@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +58,8 @@ func TestSecuredStack(t *testing.T) {
 			}
 		}
 	})
+	t.Run("no secret in service logs", func(t *testing.T) { testNoSecretInLogs(t, st) })
+	t.Run("data directories are private", func(t *testing.T) { testDataDirModes(t, st) })
 	t.Run("SIGTERM stops every service", func(t *testing.T) { testStopAll(t, st) })
 }
 
@@ -608,5 +611,58 @@ func testGatewayTLS(t *testing.T, st *stack) {
 	rsp.Body.Close()
 	if rsp.StatusCode != http.StatusBadRequest {
 		t.Errorf("plain HTTP to the gateway = %d, want 400", rsp.StatusCode)
+	}
+}
+
+// testNoSecretInLogs reads every secret a service holds (its AppRole
+// secret_id and role_id, the Redis password) and checks that no service
+// log contains one.
+func testNoSecretInLogs(t *testing.T, st *stack) {
+	secrets := map[string]string{}
+	read := func(what, path string) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets[what] = strings.TrimSpace(string(data))
+	}
+	for _, name := range serviceNames {
+		read(name+" secret_id", st.env.AppRoles[name].SecretIDFile)
+		read(name+" role_id", st.env.AppRoles[name].RoleIDFile)
+	}
+	read("Redis password", st.env.RedisPasswordFile)
+	for _, name := range serviceNames {
+		log := st.services[name].logText(t)
+		for what, secret := range secrets {
+			if len(secret) < 8 {
+				t.Fatalf("%s is only %d bytes; the check needs a real secret", what, len(secret))
+			}
+			if strings.Contains(log, secret) {
+				t.Errorf("log of %s contains the %s", name, what)
+			}
+		}
+	}
+}
+
+// testDataDirModes checks that each database directory was created with
+// mode 0700 and each database file with mode 0600.
+func testDataDirModes(t *testing.T, st *stack) {
+	for _, name := range []string{"users", "orders", "inventory"} {
+		dir := filepath.Join(st.env.Dir, "data", name)
+		info, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := info.Mode().Perm(); mode != 0o700 {
+			t.Errorf("%s has mode %o, want 700", dir, mode)
+		}
+		db := filepath.Join(dir, name+".db")
+		info, err = os.Stat(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := info.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s has mode %o, want 600", db, mode)
+		}
 	}
 }
