@@ -30,7 +30,10 @@ func Healthcheck(getenv func(string) string, out io.Writer) int {
 		fmt.Fprintf(out, "healthcheck: %v\n", err)
 		return 1
 	}
-	rsp, err := http.DefaultClient.Do(req)
+	// No proxy: the admin listener is local, and HTTP_PROXY must not
+	// send the probe elsewhere.
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
+	rsp, err := client.Do(req)
 	if err != nil {
 		fmt.Fprintf(out, "healthcheck: GET %s failed: %v\n", url, err)
 		return 1
