@@ -235,8 +235,8 @@ prepare_state() {
 }
 
 # check_gateway_port fails when something other than this stack's gateway
-# holds the gateway port, which Docker would report only after creating the
-# containers.
+# listens on the gateway port. Docker would report that only after creating
+# the containers.
 check_gateway_port() {
 	if [[ -n $(docker ps -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME" \
 		--filter "label=com.docker.compose.service=gateway") ]]; then
@@ -446,6 +446,9 @@ EOF
 
 cmd_up() {
 	check_settings
+	if [[ -f $stack_dir/mode && $(<"$stack_dir/mode") != compose ]]; then
+		die "$stack_dir contains a $(<"$stack_dir/mode") stack; run 'make clean' before starting the compose stack"
+	fi
 	require_docker
 	build_images
 	prepare_state
