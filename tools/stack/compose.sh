@@ -109,6 +109,20 @@ stage_redis() {
 		die "ldd listed no dynamic loader for $binary; the Redis image would not start"
 }
 
+# stage_server copies server binary $1 to $2 without its symbol table and
+# debug information, which saves about 150 MB across the Consul and Vault
+# images. Go keeps the tables that stack traces need.
+stage_server() {
+	local source=$1 target=$2
+	if command -v strip >/dev/null; then
+		strip -o "$target" "$source" || die "strip $source failed"
+		chmod 0755 "$target"
+	else
+		log "NOTE: strip not found (Debian's binutils package): copying $source with its debug information"
+		install -m 0755 "$source" "$target"
+	fi
+}
+
 # build_images builds every image from a staging directory whose files all
 # carry the same modification time, so that unchanged inputs give identical
 # layers.
@@ -134,8 +148,8 @@ build_images() {
 
 	consul=$("$repo/tools/servers/ensure.sh" consul) || die "tools/servers/ensure.sh consul failed"
 	vault=$("$repo/tools/servers/ensure.sh" vault) || die "tools/servers/ensure.sh vault failed"
-	install -m 0755 "$consul" "$staging/bin/consul"
-	install -m 0755 "$vault" "$staging/bin/vault"
+	stage_server "$consul" "$staging/bin/consul"
+	stage_server "$vault" "$staging/bin/vault"
 	stage_redis "$staging/redis"
 
 	cp -R "$repo/infra/." "$staging/infra/"
