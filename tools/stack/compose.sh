@@ -516,7 +516,12 @@ cmd_clean() {
 	fi
 	if $remove_images; then
 		local images
-		images=$(docker images -q --filter "label=$label" --filter "reference=bulwark-*:$BULWARK_IMAGE_TAG")
+		# The tagged images, and earlier builds of them that lost their tag
+		# while a container still used them.
+		images=$({
+			docker images -q --filter "label=$label" --filter "reference=bulwark-*:$BULWARK_IMAGE_TAG"
+			docker images -q --filter "label=$label" --filter dangling=true
+		} | sort -u)
 		if [[ -n $images ]]; then
 			log "removing the bulwark-*:$BULWARK_IMAGE_TAG images"
 			# Word splitting is wanted: one argument per image ID.
