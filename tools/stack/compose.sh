@@ -14,7 +14,8 @@
 #   status  list the containers and their health
 #
 # Settings (environment):
-#   BULWARK_STACK_DIR      state root (default: .bulwark in the repository)
+#   BULWARK_STACK_DIR      state root; compose state goes to its compose/
+#                          directory (default: .bulwark in the repository)
 #   BULWARK_COMPOSE_PROJECT  compose project name (default: bulwark)
 #   BULWARK_SUBNET_PREFIX  first three octets of the internal /24 (default 172.30.53)
 #   BULWARK_GATEWAY_PORT   loopback port of the gateway (default 8443)
@@ -29,7 +30,7 @@ readonly script_dir repo
 readonly services=(gateway users orders inventory)
 readonly label=com.bulwark.stack=1
 
-stack_dir=${BULWARK_STACK_DIR:-$repo/.bulwark}
+stack_dir=$(realpath -m -- "${BULWARK_STACK_DIR:-$repo/.bulwark}")
 export BULWARK_COMPOSE_DIR=$stack_dir/compose
 export COMPOSE_PROJECT_NAME=${BULWARK_COMPOSE_PROJECT:-bulwark}
 export BULWARK_SUBNET_PREFIX=${BULWARK_SUBNET_PREFIX:-172.30.53}
@@ -60,14 +61,16 @@ cleanup() {
 trap cleanup EXIT
 
 check_settings() {
-	[[ $BULWARK_SUBNET_PREFIX =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] ||
+	[[ $BULWARK_SUBNET_PREFIX =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] &&
+		((BASH_REMATCH[1] <= 255 && BASH_REMATCH[2] <= 255 && BASH_REMATCH[3] <= 255)) ||
 		die "BULWARK_SUBNET_PREFIX '$BULWARK_SUBNET_PREFIX' is not three octets such as 172.30.53"
 	[[ $BULWARK_GATEWAY_PORT =~ ^[0-9]+$ ]] && ((BULWARK_GATEWAY_PORT >= 1 && BULWARK_GATEWAY_PORT <= 65535)) ||
 		die "BULWARK_GATEWAY_PORT '$BULWARK_GATEWAY_PORT' is not a port number (1-65535)"
 	[[ $up_timeout =~ ^[0-9]+$ ]] || die "BULWARK_UP_TIMEOUT '$up_timeout' is not a number of seconds"
 	[[ $COMPOSE_PROJECT_NAME =~ ^[a-z0-9][a-z0-9_-]*$ ]] ||
 		die "BULWARK_COMPOSE_PROJECT '$COMPOSE_PROJECT_NAME' is invalid; use lower-case letters, digits, - and _"
-	[[ $stack_dir == /* ]] || die "BULWARK_STACK_DIR '$stack_dir' is not an absolute path"
+	[[ $BULWARK_IMAGE_TAG =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] ||
+		die "BULWARK_IMAGE_TAG '$BULWARK_IMAGE_TAG' is not a valid image tag; use letters, digits, _, . and -"
 }
 
 # compose runs docker compose v2 where the plugin exists, else docker-compose
@@ -477,7 +480,7 @@ cmd_up() {
 	log "starting project $COMPOSE_PROJECT_NAME"
 	compose up -d --no-build "${targets[@]}" >&2 || {
 		wait_healthy
-		die "compose up failed; see its output above"
+		die "compose up failed; see its output above (a subnet that overlaps another network needs BULWARK_SUBNET_PREFIX)"
 	}
 	wait_healthy
 	write_env
