@@ -434,7 +434,7 @@ write_env() {
 # Load them with:  source $env_file
 # Consul and Vault publish no port: the host reaches them at their fixed
 # addresses on the internal network, which their certificates carry.
-export BULWARK_GATEWAY_URL=https://localhost:$BULWARK_GATEWAY_PORT
+export BULWARK_GATEWAY_URL=https://127.0.0.1:$BULWARK_GATEWAY_PORT
 export BULWARK_GATEWAY_CACERT=$state/ca.pem
 
 # consul CLI: HTTPS with the operator client certificate and a read-only
@@ -486,12 +486,24 @@ cmd_up() {
 	write_env
 	log "the stack is healthy after $((SECONDS - started)) s"
 
-	printf 'mode: compose (project %s)\n' "$COMPOSE_PROJECT_NAME"
-	printf 'gateway: https://localhost:%s\n' "$BULWARK_GATEWAY_PORT"
-	printf 'environment: source %s/env\n' "$stack_dir"
+	local url=https://127.0.0.1:$BULWARK_GATEWAY_PORT ca
+	ca=$(display_path "$BULWARK_COMPOSE_DIR/state/ca.pem")
+	printf '\nMode:     compose (project %s)\n' "$COMPOSE_PROJECT_NAME"
+	printf 'Gateway:  %s   (CA: %s)\n' "$url" "$ca"
+	printf 'Env:      source %s\n' "$(display_path "$stack_dir/env")"
 	if service_mains_present; then
-		printf 'try: curl --cacert %s https://localhost:%s/healthz\n' \
-			"$BULWARK_COMPOSE_DIR/state/ca.pem" "$BULWARK_GATEWAY_PORT"
+		printf 'Try:      curl --cacert %s %s/v1/products\n' "$ca" "$url"
+	fi
+}
+
+# display_path prints path $1 relative to the working directory when it lies
+# below it, else unchanged.
+display_path() {
+	local path=$1
+	if [[ $path == "$PWD"/* ]]; then
+		printf '%s\n' "${path#"$PWD"/}"
+	else
+		printf '%s\n' "$path"
 	fi
 }
 
