@@ -3,10 +3,13 @@ package pki_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"log/slog"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +95,25 @@ func TestSourceRotatesAtTwoThirds(t *testing.T) {
 	}
 	if !strings.Contains(f.logs.String(), first) || !strings.Contains(f.logs.String(), second) {
 		t.Fatal("rotation log lacks the serials")
+	}
+	if !strings.Contains(f.logs.String(), "not_after") {
+		t.Fatalf("rotation log lacks the expiry: %s", f.logs.String())
+	}
+	if strings.Contains(f.logs.String(), "PRIVATE KEY") {
+		t.Fatalf("log contains a PEM private key: %s", f.logs.String())
+	}
+	key, ok := hello.PrivateKey.(*ecdsa.PrivateKey)
+	if !ok {
+		t.Fatalf("private key is %T, want *ecdsa.PrivateKey", hello.PrivateKey)
+	}
+	scalar, err := key.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, form := range []string{hex.EncodeToString(scalar), new(big.Int).SetBytes(scalar).String()} {
+		if strings.Contains(f.logs.String(), form) {
+			t.Fatalf("log contains the private key scalar: %s", f.logs.String())
+		}
 	}
 }
 
