@@ -113,6 +113,7 @@ func newHTTPLimits(svc *boot.Service) (*httpLimits, error) {
 		Headers:  settings.Headers,
 		Metrics:  limits.Metrics,
 		Logger:   svc.Log,
+		OnReject: httpapi.WriteRateLimited,
 	}
 	perAddress, err := httplimit.New(common)
 	if err != nil {

@@ -270,6 +270,10 @@ func testBurst(t *testing.T, st *stack) {
 	if err != nil || seconds < 1 {
 		t.Errorf("Retry-After = %q, want a whole number of seconds of at least 1", rejected.header.Get("Retry-After"))
 	}
+	// The rejection has the error format of every other gateway error.
+	if code := rejected.errorValue("code"); code != "rate_limited" {
+		t.Errorf("429 error.code = %q, want rate_limited (%s)", code, rejected.raw)
+	}
 	// Another client address has its own budget.
 	bystander.must("GET", "/v1/products", "", "", http.StatusOK)
 

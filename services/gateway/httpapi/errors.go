@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bulwark-go/bulwark/platform/security/ratelimit"
 	"github.com/bulwark-go/bulwark/services/internal/rpc"
 )
 
@@ -110,3 +111,13 @@ func truncate(s string) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// WriteRateLimited writes the response to a request that a rate limit
+// rejected, in the API's error format. It fits httplimit.Options.OnReject,
+// whose middleware has already set Retry-After and the RateLimit fields.
+func WriteRateLimited(w http.ResponseWriter, _ *http.Request, _ ratelimit.Result) {
+	writeJSON(w, http.StatusTooManyRequests, errorBody{Error: errorDetail{
+		Code:    codes[http.StatusTooManyRequests],
+		Message: "rate limit exceeded; retry after the number of seconds in Retry-After",
+	}})
+}
