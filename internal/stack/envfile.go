@@ -13,6 +13,9 @@ const envTemplate = `# Shell exports for the Bulwark stack in native mode, writt
 export BULWARK_GATEWAY_URL=%[2]s
 export BULWARK_GATEWAY_CACERT=%[3]s
 
+# Bootstrap state (CA, AppRole credentials) that bulwark verify reads.
+export BULWARK_STATE_DIR=%[10]s
+
 # consul CLI: HTTPS with the operator client certificate and a read-only
 # ACL token read from a file.
 export CONSUL_HTTP_ADDR=%[4]s
@@ -45,6 +48,7 @@ func (s *stack) writeEnv() error {
 		shellQuote(s.paths.ConsulOperatorToken()),
 		shellQuote(s.vaultAddr()),
 		shellQuote(s.paths.VaultOperatorToken()),
+		shellQuote(s.paths.State),
 	)
 	tmp := s.paths.Env + ".tmp"
 	if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {

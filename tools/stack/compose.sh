@@ -437,6 +437,9 @@ write_env() {
 export BULWARK_GATEWAY_URL=https://127.0.0.1:$BULWARK_GATEWAY_PORT
 export BULWARK_GATEWAY_CACERT=$state/ca.pem
 
+# Bootstrap state (CA, AppRole credentials) that bulwark verify reads.
+export BULWARK_STATE_DIR=$state
+
 # consul CLI: HTTPS with the operator client certificate and a read-only
 # ACL token read from a file.
 export CONSUL_HTTP_ADDR=$BULWARK_SUBNET_PREFIX.10:8501
