@@ -10,8 +10,14 @@ import (
 	"time"
 )
 
-// Services are the service binaries of the stack, in start order.
+// Services are the services of the repository's own infra/services.yaml, in
+// start order. A stack starts the services that the services.yaml of its
+// repository lists (see LoadServices), so a service added there starts too.
 var Services = []string{"users", "inventory", "orders", "gateway"}
+
+// defaultAdminOrder is the order of the admin ports of the shipped services:
+// their order in infra/services.yaml.
+var defaultAdminOrder = []string{"gateway", "users", "orders", "inventory"}
 
 // Component names of the servers.
 const (

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -44,7 +46,7 @@ func (s *stack) down() error {
 		errs []error
 		wg   sync.WaitGroup
 	)
-	for _, name := range Services {
+	for _, name := range s.stopOrder() {
 		wg.Go(func() {
 			err := s.stopComponent(name, syscall.SIGTERM, serviceStopTimeout)
 			mu.Lock()
@@ -59,6 +61,21 @@ func (s *stack) down() error {
 		s.stopComponent(Vault, syscall.SIGTERM, serverStopTimeout),
 		s.stopComponent(Consul, syscall.SIGINT, serverStopTimeout))
 	return errors.Join(errs...)
+}
+
+// stopOrder returns the services to stop: those of services.yaml, plus any
+// service with a process record that services.yaml no longer lists, so a
+// service removed from the file while it ran still stops.
+func (s *stack) stopOrder() []string {
+	names := slices.Clone(s.services)
+	records, _ := filepath.Glob(filepath.Join(s.paths.Run, "*.json"))
+	for _, record := range records {
+		name := strings.TrimSuffix(filepath.Base(record), ".json")
+		if !slices.Contains(names, name) && !slices.Contains([]string{Consul, Vault, Redis}, name) {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // stopComponent stops one recorded process and removes its record.
@@ -166,7 +183,7 @@ func Status(ctx context.Context, cfg Config) ([]ComponentStatus, error) {
 		Vault:  {s.vaultAddr(), s.vaultActive},
 		Redis:  {s.redisAddr(), s.redisReady},
 	}
-	for _, name := range Services {
+	for _, name := range s.services {
 		address := "admin http://" + s.adminAddr(name)
 		if name == "gateway" {
 			address = s.gatewayURL() + ", " + address
@@ -177,7 +194,7 @@ func Status(ctx context.Context, cfg Config) ([]ComponentStatus, error) {
 		}{address, func(ctx context.Context) error { return s.serviceReady(ctx, name) }}
 	}
 	var statuses []ComponentStatus
-	for _, name := range append([]string{Consul, Vault, Redis}, Services...) {
+	for _, name := range append([]string{Consul, Vault, Redis}, s.services...) {
 		r, alive, err := s.record(name)
 		if err != nil {
 			return nil, err

@@ -3,11 +3,13 @@ package stack
 import (
 	"bufio"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -19,6 +21,8 @@ type Ports struct {
 	Redis                                 int
 	Gateway                               int
 	Admin                                 map[string]int // by service name
+
+	services []string // the services of Admin in port order
 }
 
 // Port offsets from Config.PortBase.
@@ -30,38 +34,57 @@ const (
 	offsetConsulServer
 	offsetRedis
 	offsetGateway
-	offsetAdmin // one per service, in the order gateway, users, orders, inventory
-	portCount   = offsetAdmin + 4
+	offsetAdmin // one per service, in the order of infra/services.yaml
+	// portCount is the number of ports of a stack with the four shipped
+	// services; each added service takes one more.
+	portCount = offsetAdmin + 4
 )
 
-// adminOrder is the order of the admin ports: 9101 gateway, 9102 users,
-// 9103 orders, 9104 inventory.
-var adminOrder = []string{"gateway", "users", "orders", "inventory"}
+// defaultAdminPort is the admin port of the first service at base zero.
+const defaultAdminPort = 9101
 
-// PlanPorts returns the ports of a stack. Base zero selects the documented
-// ports (Vault 8200, Consul 8501, Redis 6380, gateway 8443, admin
-// 9101-9104, plus Vault's cluster port 8201 and Consul's 8301 and 8300).
-// Another base places the 11 ports at base, base+1, ... base+10, which lets
-// a second stack run beside the first.
+// PlanPorts returns the ports of a stack of the four shipped services (see
+// PlanServicePorts).
 func PlanPorts(base int) (Ports, error) {
+	return PlanServicePorts(base, defaultAdminOrder)
+}
+
+// PlanServicePorts returns the ports of a stack that runs services, whose
+// admin ports follow their order. Base zero selects the documented ports
+// (Vault 8200, Consul 8501, Redis 6380, gateway 8443, admin ports from 9101:
+// 9101-9104 for gateway, users, orders and inventory, plus Vault's cluster
+// port 8201 and Consul's 8301 and 8300). Another base places the 7 server
+// and gateway ports and one admin port per service at base, base+1, and so
+// on, which lets a second stack run beside the first.
+func PlanServicePorts(base int, services []string) (Ports, error) {
+	if len(services) == 0 {
+		return Ports{}, errors.New("stack: no services to plan ports for; list them in infra/services.yaml")
+	}
 	if base == 0 {
-		return Ports{
+		p := Ports{
 			Vault: 8200, VaultCluster: 8201,
 			ConsulHTTPS: 8501, ConsulSerf: 8301, ConsulServer: 8300,
 			Redis: 6380, Gateway: 8443,
-			Admin: map[string]int{"gateway": 9101, "users": 9102, "orders": 9103, "inventory": 9104},
-		}, nil
+			Admin:    map[string]int{},
+			services: slices.Clone(services),
+		}
+		for i, name := range services {
+			p.Admin[name] = defaultAdminPort + i
+		}
+		return p, nil
 	}
-	if base < 1024 || base+portCount-1 > 65535 {
-		return Ports{}, fmt.Errorf("stack: port base %d is out of range; use 1024-%d or 0 for the default ports", base, 65535-portCount+1)
+	count := offsetAdmin + len(services)
+	if base < 1024 || base+count-1 > 65535 {
+		return Ports{}, fmt.Errorf("stack: port base %d is out of range; use 1024-%d or 0 for the default ports", base, 65535-count+1)
 	}
 	p := Ports{
 		Vault: base + offsetVault, VaultCluster: base + offsetVaultCluster,
 		ConsulHTTPS: base + offsetConsulHTTPS, ConsulSerf: base + offsetConsulSerf, ConsulServer: base + offsetConsulServer,
 		Redis: base + offsetRedis, Gateway: base + offsetGateway,
-		Admin: map[string]int{},
+		Admin:    map[string]int{},
+		services: slices.Clone(services),
 	}
-	for i, name := range adminOrder {
+	for i, name := range services {
 		p.Admin[name] = base + offsetAdmin + i
 	}
 	return p, nil
@@ -97,7 +120,7 @@ func (p Ports) ByComponent(component string) []NamedPort {
 // All returns every fixed port of the stack.
 func (p Ports) All() []NamedPort {
 	var all []NamedPort
-	for _, c := range append([]string{Consul, Vault, Redis}, Services...) {
+	for _, c := range append([]string{Consul, Vault, Redis}, p.services...) {
 		all = append(all, p.ByComponent(c)...)
 	}
 	return all

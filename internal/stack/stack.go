@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +21,8 @@ type stack struct {
 	paths        Paths
 	ports        Ports
 	layout       bootstrap.Layout
+	// services are the services of infra/services.yaml in start order.
+	services []string
 }
 
 func newStack(cfg Config) (*stack, error) {
@@ -37,11 +40,63 @@ func newStack(cfg Config) (*stack, error) {
 	} else if cfg.PortBase == 0 {
 		cfg.PortBase = recorded
 	}
-	ports, err := PlanPorts(cfg.PortBase)
+	listed, err := LoadServices(cfg.RepoRoot)
 	if err != nil {
 		return nil, err
 	}
-	return &stack{cfg: cfg, recordedBase: recorded, paths: paths, ports: ports, layout: bootstrap.NewLayout(paths.State)}, nil
+	ports, err := PlanServicePorts(cfg.PortBase, listed)
+	if err != nil {
+		return nil, err
+	}
+	return &stack{
+		cfg: cfg, recordedBase: recorded, paths: paths, ports: ports, layout: bootstrap.NewLayout(paths.State),
+		services: startOrder(listed),
+	}, nil
+}
+
+// LoadServices returns the service names of infra/services.yaml in the
+// repository repoRoot, in the order of the file. That order assigns the
+// admin ports.
+func LoadServices(repoRoot string) ([]string, error) {
+	path := filepath.Join(repoRoot, "infra", "services.yaml")
+	services, err := bootstrap.LoadServices(path)
+	if err != nil {
+		return nil, fmt.Errorf("stack: %w", err)
+	}
+	names := make([]string, 0, len(services))
+	for _, service := range services {
+		if slices.Contains([]string{Consul, Vault, Redis, "bootstrap"}, service.Name) {
+			return nil, fmt.Errorf("stack: %s lists a service named %s, which is a component of the stack; rename the service",
+				path, service.Name)
+		}
+		names = append(names, service.Name)
+	}
+	return names, nil
+}
+
+// startOrder returns the services in start order: the shipped services in
+// the order of Services, then the others in the order of services.yaml,
+// and the gateway last, because it is the entry point that calls the
+// others.
+func startOrder(listed []string) []string {
+	rank := func(name string) int {
+		switch i := slices.Index(Services, name); {
+		case name == "gateway":
+			return 2
+		case i >= 0:
+			return 0
+		default:
+			return 1
+		}
+	}
+	order := slices.Clone(listed)
+	slices.SortStableFunc(order, func(a, b string) int {
+		if rank(a) == 0 && rank(b) == 0 {
+			return slices.Index(Services, a) - slices.Index(Services, b)
+		}
+		return rank(a) - rank(b)
+	})
+	return order
 }
 
 // bootstrapConfig returns the bootstrap settings of the stack: every server

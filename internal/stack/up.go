@@ -82,7 +82,7 @@ func (s *stack) checkPortBase() error {
 	if s.recordedBase < 0 || s.recordedBase == s.cfg.PortBase {
 		return nil
 	}
-	for _, name := range append([]string{Consul, Vault, Redis}, Services...) {
+	for _, name := range append([]string{Consul, Vault, Redis}, s.services...) {
 		r, alive, err := s.record(name)
 		if err != nil {
 			return err
@@ -98,7 +98,7 @@ func (s *stack) checkPortBase() error {
 // allReady reports whether every component runs and passes its readiness
 // probe. Redis counts only when its binary exists.
 func (s *stack) allReady(ctx context.Context, withRedis bool) bool {
-	names := append([]string{Consul, Vault}, Services...)
+	names := append([]string{Consul, Vault}, s.services...)
 	if withRedis {
 		names = append(names, Redis)
 	}
@@ -115,7 +115,7 @@ func (s *stack) allReady(ctx context.Context, withRedis bool) bool {
 	if withRedis && s.redisReady(probeCtx) != nil {
 		return false
 	}
-	for _, name := range Services {
+	for _, name := range s.services {
 		if s.serviceReady(probeCtx, name) != nil {
 			return false
 		}
@@ -247,7 +247,7 @@ func (s *stack) upRedis(ctx context.Context, bin string) (bool, error) {
 func (s *stack) upServices(ctx context.Context, withRedis bool) error {
 	out := s.cfg.Out
 	var missing []string
-	for _, name := range Services {
+	for _, name := range s.services {
 		r, alive, err := s.record(name)
 		if err != nil {
 			return err
@@ -284,7 +284,7 @@ func (s *stack) upServices(ctx context.Context, withRedis bool) error {
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, s.cfg.ReadyTimeout)
 	defer cancel()
-	for _, name := range Services {
+	for _, name := range s.services {
 		probe := func(ctx context.Context) error { return s.serviceReady(ctx, name) }
 		if err := waitReady(waitCtx, name, s.paths.Log(name), exitedOf(startedServices[name]), probe); err != nil {
 			return err

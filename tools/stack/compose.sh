@@ -27,7 +27,12 @@ script_dir=$(CDPATH= cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 repo=$(CDPATH= cd -- "$script_dir/../.." && pwd -P)
 readonly script_dir repo
 
-readonly services=(gateway users orders inventory)
+# The services come from infra/services.yaml, as for the bootstrap and the
+# native stack, so a service added there gets its image. The parser reads
+# only the "  - name: NAME" lines of that file's block list.
+mapfile -t services < <(sed -n 's/^[[:space:]]*-[[:space:]]*name:[[:space:]]*\([a-z][a-z0-9-]*\)[[:space:]]*$/\1/p' \
+	"$repo/infra/services.yaml")
+readonly services
 readonly label=com.bulwark.stack=1
 
 stack_dir=$(realpath -m -- "${BULWARK_STACK_DIR:-$repo/.bulwark}")
@@ -71,6 +76,8 @@ check_settings() {
 		die "BULWARK_COMPOSE_PROJECT '$COMPOSE_PROJECT_NAME' is invalid; use lower-case letters, digits, - and _"
 	[[ $BULWARK_IMAGE_TAG =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] ||
 		die "BULWARK_IMAGE_TAG '$BULWARK_IMAGE_TAG' is not a valid image tag; use letters, digits, _, . and -"
+	((${#services[@]} > 0)) ||
+		die "infra/services.yaml lists no service as '  - name: NAME' lines; fix the file"
 }
 
 # compose runs docker compose v2 where the plugin exists, else docker-compose
