@@ -69,12 +69,17 @@ type Env struct {
 	GatewayListen      string // empty unless Options.Gateway
 	GatewayTLSCertFile string
 	GatewayTLSKeyFile  string
+
+	// Production is true when BULWARK_ENV is production.
+	Production bool
 }
 
 // LoadEnv reads the service's variables through getenv (os.Getenv in a
 // service) and validates them. The error lists every missing or invalid
 // variable, each with its fix. It names files but never reads out their
-// contents.
+// contents. On error the returned Env holds the values read, so that
+// CheckProduction can report its own findings in the same run; a service
+// must not start with it.
 func LoadEnv(getenv func(string) string, opts Options) (Env, error) {
 	v := &envReader{getenv: getenv}
 	e := Env{
@@ -101,6 +106,7 @@ func LoadEnv(getenv func(string) string, opts Options) (Env, error) {
 		}
 	}
 	e.LogLevel = v.logLevel()
+	e.Production = v.profile()
 	if opts.DataDir {
 		e.DataDir = v.dataDir()
 	}
@@ -112,7 +118,7 @@ func LoadEnv(getenv func(string) string, opts Options) (Env, error) {
 			"the gateway's public key, gateway/public-key.pem in the bootstrap state directory")
 	}
 	if len(v.errs) > 0 {
-		return Env{}, fmt.Errorf("boot: invalid environment:\n%w", errors.Join(v.errs...))
+		return e, fmt.Errorf("boot: invalid environment:\n%w", errors.Join(v.errs...))
 	}
 	return e, nil
 }

@@ -34,6 +34,7 @@ func runMain(ctx context.Context, name string, opts Options, setup SetupFunc, ar
 	}
 
 	env, err := LoadEnv(getenv, opts)
+	warnings, err := checkProfile(name, env, opts, err)
 	level := env.LogLevel
 	if err != nil {
 		level = slog.LevelInfo
@@ -41,12 +42,15 @@ func runMain(ctx context.Context, name string, opts Options, setup SetupFunc, ar
 	// Platform components add the service name to their own lines, so the
 	// root logger does not, which would repeat the key.
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	for _, w := range warnings {
+		log.Warn("production profile accepts a risky setting", "service", name, "warning", w)
+	}
 	if err != nil {
 		log.Error("configuration is invalid; nothing was started", "service", name, "err", err)
 		return 1
 	}
 	log.Info("service starting", "service", name, "vault", env.VaultAddr, "consul", env.ConsulAddr, "listen", env.Listen,
-		"admin", env.AdminListen)
+		"admin", env.AdminListen, "production", env.Production)
 
 	svc, err := New(ctx, name, env, opts, log)
 	if err != nil {

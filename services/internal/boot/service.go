@@ -88,6 +88,9 @@ func New(ctx context.Context, name string, env Env, opts Options, log *slog.Logg
 	if err := s.startCertificates(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.checkProductionCertificate(); err != nil {
+		return nil, err
+	}
 
 	// Consul's certificate is checked against the CA bundle and the host of
 	// BULWARK_CONSUL_ADDR, and the service's own certificate is the client
