@@ -28,7 +28,7 @@ var reservedNames = map[string]string{
 // names), and the names in reservedNames.
 func ValidateName(name string) error {
 	if err := identity.ValidateName(name); err != nil {
-		return fmt.Errorf("scaffold: %w", err)
+		return fmt.Errorf("scaffold: %w (a new service takes lowercase letters and digits only)", err)
 	}
 	if strings.Contains(name, "-") {
 		return fmt.Errorf("scaffold: service name %q contains a hyphen, which a Go identifier cannot; "+
