@@ -3,7 +3,7 @@
 //	bulwark bootstrap certs     -state DIR   # before the servers start
 //	bulwark bootstrap configure -state DIR   # once they run
 //	bulwark bootstrap unseal    -state DIR   # after a Vault restart
-//	bulwark verify registry     [flags]      # audit the Consul link
+//	bulwark verify [flags] [CHECK ...]       # audit a running stack
 //	bulwark up|down|clean|status [flags]     # run the stack as local processes
 //
 // Reports go to standard output, and log messages go to standard error.
@@ -50,7 +50,7 @@ func init() {
 	})
 	register(command{
 		name:    "verify",
-		summary: "registry: check that the Consul link refuses insecure clients",
+		summary: "audit a running stack: registry, mTLS, certificates, limits, Vault",
 		run:     runVerify,
 	})
 }
@@ -123,26 +123,4 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 1
 	}
 	return 0
-}
-
-const verifyUsage = `usage: bulwark verify registry [flags]
-
-  registry   check that the link between the services and Consul refuses
-             plaintext, certificate-less, untrusted and tokenless clients
-
-Run "bulwark verify CHECK -h" for the flags of a check.
-`
-
-func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, verifyUsage)
-		return 2
-	}
-	switch args[0] {
-	case "registry":
-		return runVerifyRegistry(ctx, args[1:], stdout, stderr)
-	default:
-		fmt.Fprintf(stderr, "bulwark: unknown verify check %q\n\n%s", args[0], verifyUsage)
-		return 2
-	}
 }
