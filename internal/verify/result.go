@@ -70,5 +70,6 @@ func WriteJSON(w io.Writer, results []Result) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(results)
 }
