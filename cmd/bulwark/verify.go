@@ -34,7 +34,8 @@ runs every group:
             another service's secrets
 
 Exit status: 0 when every check passed, 1 when one failed or could not
-run, 2 for a usage error or an unreadable env file.
+run, 2 for a usage error, an unreadable env file or one that names an
+address outside loopback and the stack's private subnet.
 
 The older form "bulwark verify registry -consul-addr HOST:PORT [flags]"
 audits one Consul agent without an env file; "bulwark verify registry -h"
@@ -71,6 +72,12 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	results, err := verify.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "bulwark: %v\n", err)
+		// An address outside the stack means the env file is not a
+		// stack's: a usage error, not a finding about the stack.
+		var scopeErr *verify.ScopeError
+		if errors.As(err, &scopeErr) {
+			return 2
+		}
 		return 1
 	}
 	write := verify.WriteText
