@@ -7,10 +7,10 @@ import (
 	"github.com/bulwark-go/bulwark/platform/security/identity"
 )
 
-// reservedNames are names that a service cannot take: the components of the
-// native and compose stacks, whose process records, logs and compose
-// services share the namespace of the services, and directory names that
-// the go command treats specially.
+// reservedNames are names that a service cannot take, with the reason. The
+// components of the native and compose stacks share the namespace of the
+// services in process records, logs and compose services, and the go
+// command treats some directory names specially.
 var reservedNames = map[string]string{
 	"consul":    "the Consul server of the stack",
 	"vault":     "the Vault server of the stack",

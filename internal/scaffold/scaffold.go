@@ -50,7 +50,7 @@ type Result struct {
 	HandlerType string
 }
 
-// templateData is what the templates see.
+// templateData is the data that the templates render.
 type templateData struct {
 	Name        string // service name, for example payments
 	Type        string // handler type, for example Payments

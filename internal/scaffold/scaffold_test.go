@@ -283,16 +283,18 @@ func TestApplyRollsBackFailedWrite(t *testing.T) {
 	}
 }
 
-func TestRenderedGoIsFormatted(t *testing.T) {
+func TestRenderedGoUsesModulePath(t *testing.T) {
 	changes, err := renderService(templateData{Name: "payments", Type: "Payments", Module: "example.com/fork",
 		Description: "d", Host: 24})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range changes {
-		if strings.HasSuffix(c.path, ".go") && !strings.Contains(string(c.data), `"example.com/fork/services/payments/api"`) &&
-			!strings.HasSuffix(c.path, "api/api.go") {
-			t.Errorf("%s does not import the fork's module path:\n%s", c.path, c.data)
+		switch c.path {
+		case "services/payments/main.go", "services/payments/handler/handler.go", "services/payments/client/client.go":
+			if !strings.Contains(string(c.data), `"example.com/fork/services/payments/api"`) {
+				t.Errorf("%s does not import the api package of the fork's module path:\n%s", c.path, c.data)
+			}
 		}
 	}
 }

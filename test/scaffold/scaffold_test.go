@@ -122,7 +122,7 @@ func TestScaffoldedServiceIsSecured(t *testing.T) {
 		}
 	})
 
-	t.Run("no client certificate refused", func(t *testing.T) {
+	t.Run("no client certificate rejected", func(t *testing.T) {
 		tlsConfig := &tls.Config{RootCAs: env.CAPool, ServerName: identity.DNSName(serviceName), MinVersion: tls.VersionTLS12}
 		_, err := ping(address, tlsConfig, "no certificate")
 		if err == nil {
@@ -273,9 +273,10 @@ func replaceInFile(t *testing.T, path, old, replacement string) {
 
 // process is the running service.
 type process struct {
-	cmd  *exec.Cmd
-	done chan error
-	log  string
+	cmd     *exec.Cmd
+	done    chan error
+	log     string
+	stopped bool
 }
 
 // startService runs the binary with the run contract's variables and waits
@@ -337,12 +338,14 @@ func startService(t *testing.T, bin string, env *testenv.Env, role testenv.AppRo
 	}
 }
 
-// stop sends SIGTERM and waits for a clean exit; it is safe to call twice.
+// stop sends SIGTERM and waits for a clean exit. Calls after the first do
+// nothing.
 func (p *process) stop(t *testing.T) {
 	t.Helper()
-	if p.cmd.ProcessState != nil {
+	if p.stopped {
 		return
 	}
+	p.stopped = true
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		t.Errorf("SIGTERM to %s: %v", serviceName, err)
 	}
