@@ -66,6 +66,8 @@ func TestScaffoldedServiceIsSecured(t *testing.T) {
 	}
 	t.Logf("scaffold created %v and changed %v", result.Created, result.Changed)
 	bin := buildService(t, repo)
+	runGoInCopy(t, repo, "vet", "./services/"+serviceName+"/...")
+	runGoInCopy(t, repo, "test", "-count=1", "./services/"+serviceName+"/...")
 
 	// The bootstrap reads the copy's services.yaml and creates the new
 	// service's PKI role, AppRole, Vault policy, Consul ACL policy and
@@ -255,6 +257,19 @@ func buildService(t *testing.T, repo string) string {
 		t.Fatalf("go build ./services/%s in the copy: %v\n%s", serviceName, err, out)
 	}
 	return bin
+}
+
+// runGoInCopy runs a go command on the copy and fails the test when it
+// fails.
+func runGoInCopy(t *testing.T, repo string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = repo
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %s in the copy: %v\n%s", strings.Join(args, " "), err, out)
+	}
 }
 
 func replaceInFile(t *testing.T, path, old, replacement string) {
