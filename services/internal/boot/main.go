@@ -34,7 +34,7 @@ func runMain(ctx context.Context, name string, opts Options, setup SetupFunc, ar
 	}
 
 	env, err := LoadEnv(getenv, opts)
-	warnings, err := checkProfile(name, env, opts, err)
+	warnings, cleared, err := applyProfile(name, env, opts, err)
 	level := env.LogLevel
 	if err != nil {
 		level = slog.LevelInfo
@@ -42,6 +42,10 @@ func runMain(ctx context.Context, name string, opts Options, setup SetupFunc, ar
 	// Platform components add the service name to their own lines, so the
 	// root logger does not, which would repeat the key.
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if len(cleared) > 0 {
+		log.Info("production profile removed the handlers of http.DefaultServeMux", "service", name,
+			"debug_paths", cleared)
+	}
 	for _, w := range warnings {
 		log.Warn("production profile accepts a risky setting", "service", name, "warning", w)
 	}

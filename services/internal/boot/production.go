@@ -51,9 +51,6 @@ type ProductionConfig struct {
 	// Admin is the handler of the admin listener. Nil means the handler
 	// that Run serves.
 	Admin http.Handler
-	// DefaultServeMux is the handler that an http.Server with a nil Handler
-	// serves. Nil means http.DefaultServeMux.
-	DefaultServeMux http.Handler
 }
 
 // violation is one reason why production rejects a configuration.
@@ -122,15 +119,18 @@ func envValue(environ []string, name string) (string, bool) {
 	return value, found && strings.TrimSpace(value) != ""
 }
 
-// checkProfile runs CheckProduction when env selects production and joins
-// its error to loadErr, the error of LoadEnv, so that one message lists
-// every problem. It reads the process environment for the secret scan.
-func checkProfile(name string, env Env, opts Options, loadErr error) ([]string, error) {
+// applyProfile applies the production profile when env selects it: it
+// empties http.DefaultServeMux, runs CheckProduction on the process
+// environment and joins its error to loadErr, the error of LoadEnv, so
+// that one message lists every problem. It returns the warnings and the
+// debug paths that http.DefaultServeMux served, for the log.
+func applyProfile(name string, env Env, opts Options, loadErr error) (warnings, cleared []string, err error) {
 	if !env.Production {
-		return nil, loadErr
+		return nil, nil, loadErr
 	}
-	warnings, err := CheckProduction(ProductionConfig{Service: name, Env: env, Options: opts, Environ: os.Environ()})
-	return warnings, errors.Join(loadErr, err)
+	cleared = clearDefaultServeMux()
+	warnings, err = CheckProduction(ProductionConfig{Service: name, Env: env, Options: opts, Environ: os.Environ()})
+	return warnings, cleared, errors.Join(loadErr, err)
 }
 
 // readable reports whether path names a regular file that can be opened.

@@ -26,23 +26,20 @@ var adminPaths = []string{"/readyz", "/metrics"}
 // checkDebugEndpoints rejects debug handlers that a client outside the
 // machine could reach:
 //
-//   - any debug handler on http.DefaultServeMux, where importing
-//     net/http/pprof or expvar puts it. Every http.Server with a nil
-//     Handler serves that mux, and the check cannot see every server, so
-//     the handlers are rejected wherever they would be served;
+//   - MICRO_DEBUG_PROFILE, with which go-micro's Service.Init starts its
+//     pprof server on :6060, on every interface. Boot never calls Init,
+//     but a service that does would obey it;
 //   - a debug handler on the admin listener while BULWARK_ADMIN_LISTEN is
 //     not a loopback address;
 //   - a gateway route on an admin or debug path, because the public
 //     listener serves every route in Options.Routes.
+//
+// The debug handlers that dependencies put on http.DefaultServeMux are
+// removed by clearDefaultServeMux instead.
 func checkDebugEndpoints(c *productionCheck, cfg ProductionConfig) {
-	defaultMux := cfg.DefaultServeMux
-	if defaultMux == nil {
-		defaultMux = http.DefaultServeMux
-	}
-	if served := servedPaths(defaultMux, debugPaths); len(served) > 0 {
-		c.reject("http.DefaultServeMux", fmt.Sprintf("serves the debug handlers %s, which every http.Server "+
-			"without its own Handler exposes", strings.Join(served, ", ")),
-			"remove the imports of net/http/pprof, expvar or golang.org/x/net/trace from the binary")
+	if _, ok := envValue(cfg.Environ, "MICRO_DEBUG_PROFILE"); ok {
+		c.reject("MICRO_DEBUG_PROFILE", "asks go-micro to serve pprof on :6060 on every interface",
+			"unset it; profile a service through a loopback-only listener that you add yourself")
 	}
 
 	adminHandler := cfg.Admin
@@ -71,6 +68,22 @@ func checkDebugEndpoints(c *productionCheck, cfg ProductionConfig) {
 			}
 		}
 	}
+}
+
+// clearDefaultServeMux replaces http.DefaultServeMux with an empty mux and
+// returns the debug paths that the old one served. The services' own
+// dependencies register debug handlers there when the binary starts:
+// net/http/pprof through go-micro.dev/v4/debug/profile/http, expvar
+// through the Prometheus client and golang.org/x/net/trace through gRPC
+// (as of go-micro v4.11.0, client_golang v1.25.0 and grpc in go.mod). Every
+// http.Server with a nil Handler serves that mux, so the production profile
+// empties it before anything starts. Boot's own listeners have their own
+// handlers; a service that registers handlers on http.DefaultServeMux
+// must serve its own mux instead.
+func clearDefaultServeMux() []string {
+	served := servedPaths(http.DefaultServeMux, debugPaths)
+	http.DefaultServeMux = http.NewServeMux()
+	return served
 }
 
 func isAdminOrDebugPath(path string) bool {

@@ -4,8 +4,10 @@ import (
 	"encoding/pem"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +52,6 @@ func productionConfig(t *testing.T, rateLimitFile string) ProductionConfig {
 			"VAULT_ADDR=https://vault.internal:8200",
 			"BULWARK_RATELIMIT_REDIS_PASSWORD_FILE=/run/secrets/redis-password",
 		},
-		DefaultServeMux: http.NewServeMux(),
 	}
 }
 
@@ -157,8 +158,8 @@ func TestCheckProductionRejects(t *testing.T) {
 		{desc: "redis backend from environment", setting: envLimitOnError, fix: "to closed",
 			file:   "store: {redis: {addr: redis.internal:6379, password_file: /run/secrets/redis-password}}\n",
 			change: addEnv(envLimitBackend + "=redis")},
-		{desc: "pprof on DefaultServeMux", setting: "http.DefaultServeMux", fix: "remove the imports of net/http/pprof",
-			change: func(t *testing.T, cfg *ProductionConfig) { cfg.DefaultServeMux = debugMux() }},
+		{desc: "go-micro profiler", setting: "MICRO_DEBUG_PROFILE", fix: "loopback-only listener",
+			change: addEnv("MICRO_DEBUG_PROFILE=http")},
 		{desc: "debug handler on public admin listener", setting: EnvAdminListen, fix: "bind it to 127.0.0.1",
 			change: func(t *testing.T, cfg *ProductionConfig) { cfg.Admin = debugMux() }},
 		{desc: "admin listener on every interface", setting: EnvAdminListen, fix: "bind it to 127.0.0.1",
@@ -221,13 +222,13 @@ func writePEM(t *testing.T, path string, der []byte) {
 func TestCheckProductionListsEveryViolation(t *testing.T) {
 	cfg := productionConfig(t, strings.Replace(redisClosed, "on_error: closed", "", 1))
 	cfg.Environ = append(cfg.Environ, "VAULT_TOKEN="+secretInEnv, "CONSUL_HTTP_SSL=false")
-	cfg.DefaultServeMux = debugMux()
+	cfg.Environ = append(cfg.Environ, "MICRO_DEBUG_PROFILE=http")
 	_, err := CheckProduction(cfg)
 	if err == nil {
 		t.Fatal("CheckProduction accepted four violations")
 	}
 	t.Logf("the error reads:\n%v", err)
-	for _, setting := range []string{"VAULT_TOKEN", "CONSUL_HTTP_SSL", envLimitOnError, "http.DefaultServeMux"} {
+	for _, setting := range []string{"VAULT_TOKEN", "CONSUL_HTTP_SSL", envLimitOnError, "MICRO_DEBUG_PROFILE"} {
 		if !strings.Contains(err.Error(), "  "+setting+":") {
 			t.Errorf("error does not list %s:\n%v", setting, err)
 		}
@@ -270,6 +271,39 @@ func TestCheckProductionWarnings(t *testing.T) {
 				t.Errorf("warnings = %q, want one naming %s", warnings, tt.want)
 			}
 		})
+	}
+}
+
+// TestClearDefaultServeMux checks that the production profile removes the
+// debug handlers that this package's dependencies register on
+// http.DefaultServeMux, which every http.Server with a nil Handler serves.
+func TestClearDefaultServeMux(t *testing.T) {
+	saved := http.DefaultServeMux
+	t.Cleanup(func() { http.DefaultServeMux = saved })
+
+	before := servedPaths(http.DefaultServeMux, debugPaths)
+	if !slices.Contains(before, "/debug/pprof/") {
+		t.Fatalf("http.DefaultServeMux serves %q before; the test expects the pprof handlers that go-micro "+
+			"links in", before)
+	}
+	cleared := clearDefaultServeMux()
+	if !slices.Equal(cleared, before) {
+		t.Errorf("clearDefaultServeMux returned %q, want %q", cleared, before)
+	}
+	if after := servedPaths(http.DefaultServeMux, debugPaths); len(after) != 0 {
+		t.Errorf("http.DefaultServeMux still serves %q", after)
+	}
+
+	// A server without its own Handler serves the replaced mux.
+	srv := httptest.NewServer(nil)
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /debug/pprof/ on a server with a nil Handler = %d, want 404", resp.StatusCode)
 	}
 }
 

@@ -61,8 +61,10 @@ type Service struct {
 // to Consul with the service's token and builds the secured go-micro
 // service. It starts nothing that listens; Run does. On error it releases
 // what it built.
-func New(ctx context.Context, name string, env Env, opts Options, log *slog.Logger) (s *Service, err error) {
-	s = &Service{Name: name, Env: env, Log: log, Metrics: prometheus.NewRegistry(), opts: opts}
+func New(ctx context.Context, name string, env Env, opts Options, log *slog.Logger) (_ *Service, err error) {
+	// s is not the named result, because every "return nil, err" would set
+	// the result to nil before the deferred close runs.
+	s := &Service{Name: name, Env: env, Log: log, Metrics: prometheus.NewRegistry(), opts: opts}
 	defer func() {
 		if err != nil {
 			s.close()
