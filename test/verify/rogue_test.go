@@ -16,13 +16,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	grpcserver "github.com/go-micro/plugins/v4/server/grpc"
 	"github.com/google/uuid"
 	consulapi "github.com/hashicorp/consul/api"
+	vault "github.com/hashicorp/vault/api"
 	"go-micro.dev/v4/server"
 
 	"github.com/bulwark-go/bulwark/internal/bootstrap"
@@ -153,4 +156,43 @@ func untrustedCertificate(t *testing.T, service string) tls.Certificate {
 		t.Fatal(err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key}
+}
+
+// widenVaultPolicy appends extra to the Vault policy of service with the
+// stack's root token, as a careless policy edit would, and restores the
+// policy when the test ends.
+func widenVaultPolicy(t *testing.T, s *nativeStack, service, extra string) {
+	t.Helper()
+	layout := bootstrap.NewLayout(s.cfg.Env.StateDir)
+	root, err := os.ReadFile(layout.VaultRootToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, err := vaultclient.LoadCAFile(s.cfg.Env.VaultCAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := vault.NewClient(&vault.Config{
+		Address: s.cfg.Env.VaultAddr,
+		HttpClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.SetToken(strings.TrimSpace(string(root)))
+	name := bootstrap.VaultPolicyName(service)
+	original, err := api.Sys().GetPolicy(name)
+	if err != nil || original == "" {
+		t.Fatalf("read the Vault policy %s: %v", name, err)
+	}
+	if err := api.Sys().PutPolicy(name, original+"\n"+extra); err != nil {
+		t.Fatalf("widen the Vault policy %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if err := api.Sys().PutPolicy(name, original); err != nil {
+			t.Errorf("restore the Vault policy %s: %v", name, err)
+		}
+	})
 }

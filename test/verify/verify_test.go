@@ -107,6 +107,36 @@ func TestVerifyNativeStack(t *testing.T) {
 		}
 		assertOthersPass(t, results, addr)
 	})
+
+	t.Run("overbroad Vault policy fails vault", func(t *testing.T) {
+		widenVaultPolicy(t, s, "gateway", `path "consul/creds/inventory" {
+  capabilities = ["read"]
+}
+`)
+		results := s.run(t, "vault")
+		const want = "AppRole of gateway denied the secrets of inventory"
+		r, found := find(results, want)
+		if !found {
+			t.Fatalf("no result %q", want)
+		}
+		if r.Pass {
+			t.Errorf("%s passed with a policy that grants consul/creds/inventory: %s", want, r.Evidence)
+		}
+		if !strings.Contains(r.Evidence, "consul/creds/inventory succeeded") {
+			t.Errorf("evidence %q does not name the path", r.Evidence)
+		}
+		for _, other := range results {
+			if other.Check != want && !other.Pass {
+				t.Errorf("FAIL %s: %s", other.Check, other.Evidence)
+			}
+		}
+		report, _ := json.Marshal(results)
+		for _, secret := range secretsOf(t, s) {
+			if bytes.Contains(report, []byte(secret)) {
+				t.Error("the report contains a credential of the state directory")
+			}
+		}
+	})
 }
 
 func find(results []verify.Result, check string) (verify.Result, bool) {
