@@ -15,6 +15,7 @@ import (
 const (
 	envLimitBackend        = config.EnvPrefix + "STORE_BACKEND"
 	envLimitOnError        = config.EnvPrefix + "REDIS_ON_ERROR"
+	envLimitRedisAddr      = config.EnvPrefix + "REDIS_ADDR"
 	envLimitAnonymous      = config.EnvPrefix + "HANDLER_ANONYMOUS"
 	envLimitTrustedProxies = config.EnvPrefix + "GATEWAY_TRUSTED_PROXIES"
 )
@@ -34,6 +35,7 @@ type limitFile struct {
 	Store struct {
 		Backend string `yaml:"backend"`
 		Redis   struct {
+			Addr    string `yaml:"addr"`
 			OnError string `yaml:"on_error"`
 		} `yaml:"redis"`
 	} `yaml:"store"`
@@ -67,6 +69,9 @@ func effective(environ []string, variable, fileValue, path, file string) limitSe
 //   - the redis store without an explicit store.redis.on_error. An explicit
 //     open is accepted with a warning: while Redis is unreachable each
 //     replica then enforces its own in-memory budgets.
+//
+// A Redis address other than loopback is accepted with a warning, because
+// the connection has no TLS.
 //
 // gateway.headers none only hides the rate-limit response headers and is
 // accepted. No limit can be switched off otherwise, because every limit
@@ -113,6 +118,17 @@ func checkRateLimits(c *productionCheck, cfg ProductionConfig) {
 	if backend.value != config.BackendRedis {
 		return
 	}
+	// NOTE: redisstore.ClientOptions can carry a TLS config, but the
+	// rate-limit settings have no setting for it, so the services reach
+	// Redis in plaintext. Production warns instead of rejecting, because no
+	// configuration could pass.
+	addr := effective(env, envLimitRedisAddr, f.Store.Redis.Addr, "store.redis.addr", file)
+	if addr.value != "" && !isLoopbackListen(addr.value) {
+		c.warn("%s is %q: the services reach Redis without TLS, so the Redis password and the budgets cross "+
+			"the network in plaintext; keep Redis on a private network that only the services reach",
+			addr.where, addr.value)
+	}
+
 	onError := effective(env, envLimitOnError, f.Store.Redis.OnError, "store.redis.on_error", file)
 	switch onError.value {
 	case "":

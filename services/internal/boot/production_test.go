@@ -64,7 +64,7 @@ gateway:
 store:
   backend: redis
   redis:
-    addr: redis.internal:6379
+    addr: 127.0.0.1:6379
     password_file: /run/secrets/redis-password
     on_error: closed
 `
@@ -245,6 +245,11 @@ func TestCheckProductionWarnings(t *testing.T) {
 			"store.redis.on_error in "},
 		{"redis failing open from environment", redisClosed,
 			func(cfg *ProductionConfig) { cfg.Environ = append(cfg.Environ, envLimitOnError+"=open") }, envLimitOnError},
+		{"Redis beyond loopback", strings.Replace(redisClosed, "127.0.0.1:6379", "redis.internal:6379", 1), nil,
+			"store.redis.addr in "},
+		{"Redis beyond loopback from environment", redisClosed,
+			func(cfg *ProductionConfig) { cfg.Environ = append(cfg.Environ, envLimitRedisAddr+"=10.0.0.5:6379") },
+			envLimitRedisAddr},
 		{"debug log level", redisClosed, func(cfg *ProductionConfig) { cfg.Env.LogLevel = slog.LevelDebug }, EnvLogLevel},
 		{"debug handler on loopback admin listener", redisClosed, func(cfg *ProductionConfig) {
 			cfg.Admin = debugMux()
