@@ -8,14 +8,26 @@ GO ?= go
 CONSUL_BIN = $(shell tools/servers/ensure.sh consul)
 VAULT_BIN = $(shell tools/servers/ensure.sh vault)
 
-.PHONY: test test-unit servers vet bench
+.PHONY: test test-compose test-unit servers vet bench
 
-## test: run every test, starting real Consul, Vault and Redis on loopback.
+## test: run every test, starting real Consul, Vault and Redis on loopback,
+## then the compose suite where a Docker engine responds.
 test: servers
 	@command -v redis-server >/dev/null || { \
 		echo "redis-server is missing: install Debian's redis-server package" >&2; exit 1; }
 	BULWARK_CONSUL_BIN="$(CONSUL_BIN)" BULWARK_VAULT_BIN="$(VAULT_BIN)" \
 		$(GO) test -count=1 -timeout 40m ./...
+	@if out=$$(docker info --format '{{.ServerVersion}}' 2>&1); then \
+		$(MAKE) --no-print-directory test-compose; \
+	else \
+		echo "SKIPPED the compose suite (test/composetc): no Docker engine responds to docker info: $$(echo "$$out" | grep . | head -n 1)"; \
+	fi
+
+## test-compose: run only the compose suite (test/composetc, its own Go
+## module): build the images, start docker-compose.yml with testcontainers-go,
+## run the order flow and bulwark verify, remove the stack. Needs Docker.
+test-compose:
+	cd test/composetc && $(GO) vet . && $(GO) test -count=1 -timeout 30m -v .
 
 ## test-unit: run only the tests that need no server (go test -short).
 test-unit:
