@@ -9,8 +9,9 @@ import (
 
 // reservedNames are names that a service cannot take, with the reason. The
 // components of the native and compose stacks share the namespace of the
-// services in process records, logs and compose services, and the go
-// command treats some directory names specially.
+// services in process records, logs and compose services, the go command
+// treats some directory names specially, and one name clashes with the
+// generated code.
 var reservedNames = map[string]string{
 	"consul":    "the Consul server of the stack",
 	"vault":     "the Vault server of the stack",
@@ -19,6 +20,7 @@ var reservedNames = map[string]string{
 	"internal":  "the shared packages in services/internal",
 	"testdata":  "a directory name that the go command ignores",
 	"vendor":    "a directory name that the go command treats as vendored code",
+	"new":       "the constructor New of the generated handler package, which the handler type New would clash with",
 }
 
 // ValidateName checks that name can be the name of a new service. Beyond

@@ -94,6 +94,7 @@ func TestValidateNameRejects(t *testing.T) {
 		{"bootstrap", "bootstrap", "reserved"},
 		{"internal", "internal", "reserved"},
 		{"testdata", "testdata", "reserved"},
+		{"handler type clash", "new", "reserved"},
 	} {
 		t.Run(c.desc, func(t *testing.T) {
 			err := ValidateName(c.name)
