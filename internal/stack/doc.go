@@ -1,7 +1,7 @@
 // Package stack runs the secured Bulwark stack as local processes: Consul,
-// Vault and Redis on loopback, the bootstrap, and the four services built
-// from this repository. It backs the `bulwark up`, `down`, `clean` and
-// `status` commands in native mode.
+// Vault and Redis on loopback, the bootstrap, and every service that
+// infra/services.yaml lists, built from this repository. It backs the
+// `bulwark up`, `down`, `clean` and `status` commands in native mode.
 //
 // Threat: a local stack that is less secure than the one it stands for. The
 // native stack starts the servers from the repository's own configuration
@@ -21,7 +21,7 @@
 // State lives in one directory (default .bulwark at the repository root):
 //
 //	state/          bootstrap state: CA, server certificates, tokens, AppRoles
-//	data/<name>/    SQLite data of users, orders and inventory
+//	data/<name>/    one data directory per service, such as users' SQLite file
 //	redis/          Redis password (0600) and configuration (0600)
 //	operator/       read-only operator tokens for Consul and Vault (0600)
 //	run/            <name>.json process records and <name>.log logs
