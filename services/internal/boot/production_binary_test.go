@@ -22,8 +22,8 @@ import (
 const tokenValue = "hvs.binary-test-token-value"
 
 // countingListener accepts TCP connections on loopback and closes each at
-// once. It stands where Vault, Consul and Redis would be, so that a test
-// can see whether the service contacted any of them.
+// once. It takes the place of Vault, Consul and Redis, so that a test can
+// see whether the service contacted any of them.
 type countingListener struct {
 	ln       net.Listener
 	accepted atomic.Int64

@@ -95,8 +95,8 @@ func isAdminOrDebugPath(path string) bool {
 	return path == "/debug" || strings.HasPrefix(path, "/debug/")
 }
 
-// servedPaths returns the paths of paths that h answers with a status
-// other than 404 to a GET request. A ServeMux is asked for the pattern of
+// servedPaths returns the members of paths to which h responds with a
+// status other than 404 on a GET request. A ServeMux is asked for the pattern of
 // each path without running a handler.
 func servedPaths(h http.Handler, paths []string) []string {
 	var served []string
