@@ -32,6 +32,13 @@
 //     SIGTERM or SIGINT, /readyz turns not ready, the HTTP and gRPC servers
 //     drain within a bound, and the service deregisters before it exits.
 //
+// With BULWARK_ENV=production, Main also rejects settings that are fine on
+// a laptop but unsafe in production (a secret passed as a value, an
+// anonymous rate-limit allowance, Redis limits that fail open without an
+// explicit choice, debug handlers on a public listener, a certificate that
+// lives longer than 24 hours), before it contacts any server. See
+// docs/production.md.
+//
 // The rate limits come from BULWARK_RATELIMIT_FILE and the BULWARK_RATELIMIT_*
 // overrides of platform/security/ratelimit/config, checked against the
 // endpoints and topics the service registered. SIGHUP reloads them.
