@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -59,6 +60,10 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	env, err := verify.ReadEnv(opts.envFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "bulwark: %v\n", err)
+		// Without a stack, the person may not know the command yet.
+		if errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(stderr, "\n%s", verifyUsage)
+		}
 		return 2
 	}
 	cfg := verify.Config{Env: env, Groups: opts.groups, Timeout: opts.timeout}
@@ -136,8 +141,10 @@ func parseVerifyFlags(args []string, stderr io.Writer) (verifyOptions, error) {
 			return opts, fmt.Errorf("flag %s after a check name; put flags before the check names", g)
 		}
 	}
-	if err := verify.ValidateGroups(opts.groups); err != nil {
-		return opts, err
+	for _, g := range opts.groups {
+		if !slices.Contains(verify.Groups, g) {
+			return opts, fmt.Errorf("unknown verify check %q; use one of %s", g, strings.Join(verify.Groups, ", "))
+		}
 	}
 	return opts, nil
 }

@@ -15,7 +15,7 @@ func TestVerifyUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown check", []string{"verify", "-env", "/dev/null", "tls"}, `unknown check "tls"`},
+		{"unknown check", []string{"verify", "-env", "/dev/null", "tls"}, `unknown verify check "tls"`},
 		{"flag after check", []string{"verify", "vault", "-json"}, "put flags before the check names"},
 		{"zero timeout", []string{"verify", "-timeout", "0s"}, "must be positive"},
 		{"missing env file", []string{"verify", "-env", "/nonexistent/env"}, "read the env file"},

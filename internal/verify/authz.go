@@ -46,8 +46,8 @@ func loadTable(path string) (*table, error) {
 }
 
 // deniedCall returns an endpoint of service and a caller among callers that
-// the table does not allow to call it, preferring a caller that may call
-// some other endpoint of the service, which makes the attack closest to a
+// the table does not allow to call it. It prefers a caller that may call
+// another endpoint of the service, because that attack is the closest to a
 // real one. ok is false when the table lists no endpoint of service.
 func (t *table) deniedCall(service string, callers []string) (endpoint, caller string, ok bool) {
 	endpoints := t.endpoints[service]

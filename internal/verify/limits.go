@@ -73,8 +73,8 @@ func (t *target) gatewayClient(source netip.Addr, dial string) (*http.Client, er
 // gateway from the same address (Docker's proxy on the edge network), so
 // 127.0.0.2 would share the first client's key. The second client
 // connects to the gateway's address on the stack's private subnet, from
-// the Consul catalog, and the gateway sees the host's address on that
-// network instead.
+// the Consul catalog, so the gateway receives the connection from the
+// host's address on that network instead.
 func (t *target) clients(ctx context.Context, instances []instance) (first, second client, err error) {
 	firstHTTP, err := t.gatewayClient(netip.MustParseAddr("127.0.0.1"), t.gatewayAddr)
 	if err != nil {
@@ -120,7 +120,7 @@ func (t *target) clients(ctx context.Context, instances []instance) (first, seco
 }
 
 // checkLimits sends a bounded burst from one client until the gateway
-// answers 429, checks Retry-After, and then checks that a second client
+// returns 429, checks Retry-After, and then checks that a second client
 // is still served.
 func (t *target) checkLimits(ctx context.Context, instances []instance) []Result {
 	const group = "limits"
@@ -150,7 +150,7 @@ func (t *target) checkLimits(ctx context.Context, instances []instance) []Result
 	return results
 }
 
-// burstOutcome is what a burst observed.
+// burstOutcome is the result of one burst.
 type burstOutcome struct {
 	client     string
 	sent       int

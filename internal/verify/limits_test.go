@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// startGateway starts a TLS server on loopback that stands in for the
+// startGateway starts a TLS server on loopback that replaces the
 // gateway with the given handler, and returns a target aimed at it.
 func startGateway(t *testing.T, handler http.Handler) *target {
 	t.Helper()
@@ -37,7 +37,7 @@ func startGateway(t *testing.T, handler http.Handler) *target {
 	}
 }
 
-// perAddress answers 429 to a client address after limit requests.
+// perAddress returns 429 to a client address after limit requests.
 func perAddress(limit int, retryAfter string) http.Handler {
 	var mu sync.Mutex
 	counts := map[string]int{}

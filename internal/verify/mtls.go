@@ -53,7 +53,7 @@ func (t *target) checkMTLS(ctx context.Context, instances []instance, tbl *table
 	return results
 }
 
-// outcome is what a gRPC call returned, judged as a connection attempt.
+// outcome is the result of a gRPC call, judged as a connection attempt.
 type outcome struct {
 	err            error
 	answered       bool // the server sent response headers or a status of its own
@@ -162,7 +162,7 @@ func (t *target) checkGRPCDenied(ctx context.Context, inst instance, tbl *table,
 
 // checkGRPCUnlisted covers a service with no endpoint in the table, such as
 // the gateway: a valid certificate of another service must reach nothing.
-// go-micro answers an unknown handler with Unimplemented before any
+// go-micro returns Unimplemented for an unknown handler before any
 // wrapper runs, so Unimplemented passes as well as PermissionDenied.
 func (t *target) checkGRPCUnlisted(ctx context.Context, inst instance, names []string) Result {
 	caller := ""

@@ -16,7 +16,7 @@ type Result struct {
 	Group    string `json:"group"`    // one of Groups
 	Check    string `json:"check"`    // the protection, e.g. "plaintext gRPC rejected (inventory 127.0.0.1:4000)"
 	Pass     bool   `json:"pass"`     // whether the protection held
-	Evidence string `json:"evidence"` // what the stack returned, in one line
+	Evidence string `json:"evidence"` // the stack's response, in one line
 }
 
 func pass(group, check, evidence string) Result {

@@ -40,7 +40,7 @@ func ValidateGroups(groups []string) error {
 // Run performs the checks of cfg.Groups in the order of Groups and returns
 // their results. It returns an error only when the configuration is
 // invalid, a credential file cannot be read, or an address lies outside the
-// stack; a protection that does not hold is a Result that did not pass.
+// stack. A protection that does not hold is a Result that did not pass.
 func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if err := ValidateGroups(cfg.Groups); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)

@@ -37,7 +37,7 @@ func (t *target) checkVaultPlaintext(ctx context.Context) Result {
 	if err != nil {
 		return pass("vault", check, "request failed: "+t.errText(err))
 	}
-	// Go's TLS server, which Vault uses, answers a plaintext request with 400
+	// Go's TLS server, which Vault uses, responds to a plaintext request with 400
 	// "Client sent an HTTP request to an HTTPS server" and serves nothing.
 	if status == http.StatusBadRequest && strings.Contains(body, "HTTPS server") {
 		return pass("vault", check, fmt.Sprintf("HTTP %d: %s", status, body))
@@ -57,7 +57,7 @@ func secretPaths(victim string) []struct{ method, path string } {
 }
 
 // checkCrossRead logs in as attacker and requests each of victim's secrets.
-// Every request must end in 403; any other outcome fails the check.
+// Every request must end in 403, and any other outcome fails the check.
 func (t *target) checkCrossRead(ctx context.Context, attacker, victim string) Result {
 	check := fmt.Sprintf("AppRole of %s denied the secrets of %s", attacker, victim)
 	c, err := t.vault(ctx, attacker)
