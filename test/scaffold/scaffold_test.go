@@ -22,6 +22,7 @@ import (
 	"time"
 
 	consulapi "github.com/hashicorp/consul/api"
+	vaultapi "github.com/hashicorp/vault/api"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -84,6 +85,18 @@ func TestScaffoldedServiceIsSecured(t *testing.T) {
 	role := testenv.AppRole{
 		RoleIDFile:   env.Layout.ServiceRoleID(serviceName),
 		SecretIDFile: env.Layout.ServiceSecretID(serviceName),
+	}
+	vaultAdmin := vaultRoot(t, env)
+	for _, path := range []string{
+		bootstrap.PKIMount + "/roles/" + serviceName,
+		"auth/" + bootstrap.AppRoleMount + "/role/" + serviceName,
+		bootstrap.ConsulMount + "/roles/" + serviceName,
+		"sys/policies/acl/" + bootstrap.VaultPolicyName(serviceName),
+	} {
+		secret, err := vaultAdmin.Logical().Read(path)
+		if err != nil || secret == nil {
+			t.Errorf("the bootstrap did not create %s from the copy's services.yaml: %v", path, err)
+		}
 	}
 
 	// Allow the gateway, and only the gateway, to call the endpoint.
@@ -421,6 +434,27 @@ func consulClient(t *testing.T, env *testenv.Env) *consulapi.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return client
+}
+
+// vaultRoot returns a Vault client with the root token, for checks of the
+// bootstrap's configuration.
+func vaultRoot(t *testing.T, env *testenv.Env) *vaultapi.Client {
+	t.Helper()
+	token, err := os.ReadFile(env.VaultRootTokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := vaultapi.DefaultConfig()
+	cfg.Address = env.VaultAddr
+	if err := cfg.ConfigureTLS(&vaultapi.TLSConfig{CACert: env.CAFile}); err != nil {
+		t.Fatal(err)
+	}
+	client, err := vaultapi.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.SetToken(strings.TrimSpace(string(token)))
 	return client
 }
 
