@@ -5,6 +5,7 @@
 //	bulwark bootstrap unseal    -state DIR   # after a Vault restart
 //	bulwark verify [flags] [CHECK ...]       # audit a running stack
 //	bulwark up|down|clean|status [flags]     # run the stack as local processes
+//	bulwark new service NAME                 # scaffold a secured service
 //
 // Reports go to standard output, and log messages go to standard error.
 // Neither ever contains a token, key or secret ID: the bootstrap writes

@@ -37,7 +37,7 @@ func stackFlags(name string, args []string, stdout, stderr io.Writer) (stack.Con
 		"state `directory` of the stack (default $BULWARK_STACK_DIR, else .bulwark at the repository root)")
 	portBase := os.Getenv("BULWARK_PORT_BASE")
 	flags.StringVar(&portBase, "port-base", portBase,
-		"first of 11 consecutive loopback `port`s for the stack (default $BULWARK_PORT_BASE, else the documented ports)")
+		"first of the stack's consecutive loopback `port`s: 11, plus one per service added to infra/services.yaml (default $BULWARK_PORT_BASE, else the documented ports)")
 	flags.DurationVar(&cfg.ReadyTimeout, "timeout", stack.DefaultReadyTimeout,
 		"maximum `duration` to wait for the components to become ready")
 	if err := flags.Parse(args); err != nil {
