@@ -83,6 +83,9 @@ func verifyChain(chain []*x509.Certificate, roots *x509.CertPool, now time.Time)
 // roleLimit is the longest certificate lifetime a PKI role allows: its
 // max_ttl plus the not_before_duration by which Vault backdates NotBefore.
 func (t *target) roleLimit(ctx context.Context, service string) (time.Duration, error) {
+	if limit, ok := t.limits[service]; ok {
+		return limit, nil
+	}
 	token, err := readSecret(t.env.VaultTokenFile)
 	if err != nil {
 		return 0, err
@@ -104,7 +107,8 @@ func (t *target) roleLimit(ctx context.Context, service string) (time.Duration, 
 		return 0, fmt.Errorf("the PKI role %s has no max_ttl (%v); an unbounded role is a finding", service, secret.Data["max_ttl"])
 	}
 	backdate, _ := seconds(secret.Data["not_before_duration"])
-	return maxTTL + backdate, nil
+	t.limits[service] = maxTTL + backdate
+	return t.limits[service], nil
 }
 
 // seconds converts a Vault duration field, a JSON number of seconds.

@@ -37,6 +37,7 @@ type target struct {
 	gatewayAddr  string          // host:port of the gateway
 	logins       map[string]*vaultclient.Client
 	certs        map[string]*tls.Certificate // issued from Vault, by service
+	limits       map[string]time.Duration    // certificate lifetime limits, by service
 	secrets      []string                    // every credential read, removed from evidence
 }
 
@@ -49,7 +50,7 @@ func newTarget(env Env, timeout time.Duration) (*target, error) {
 		return nil, err
 	}
 	t := &target{env: env, scope: sc, timeout: timeout, layout: bootstrap.NewLayout(env.StateDir),
-		logins: map[string]*vaultclient.Client{}, certs: map[string]*tls.Certificate{}}
+		logins: map[string]*vaultclient.Client{}, certs: map[string]*tls.Certificate{}, limits: map[string]time.Duration{}}
 	if t.vaultAddr, err = sc.checkURL("VAULT_ADDR", env.VaultAddr); err != nil {
 		return nil, err
 	}
@@ -146,8 +147,12 @@ func (t *target) vault(ctx context.Context, service string) (*vaultclient.Client
 	return c, nil
 }
 
-// consulToken reads a Consul token for service from Vault's Consul secrets
-// engine with the service's AppRole, as the service does at start.
+// serviceConsulToken reads a Consul token for service from Vault's Consul
+// secrets engine with the service's AppRole, as the service does at start.
+//
+// NOTE: each run creates one Consul token per service and cannot revoke
+// it, because the service policies grant only renewal. The tokens expire
+// with their lease (the Consul role's ttl).
 func (t *target) serviceConsulToken(ctx context.Context, service string) (string, error) {
 	c, err := t.vault(ctx, service)
 	if err != nil {
