@@ -67,6 +67,7 @@ func parseFlags(phase string, args []string, stdout, stderr io.Writer) (bootstra
 	flags.StringVar(&cfg.Vault.ClusterAddr, "vault-cluster", "", "`host:port` of Vault's cluster listener (default 127.0.0.1:8201)")
 	flags.Var((*hostList)(&cfg.Vault.Hosts), "vault-host", "extra DNS `name` for Vault's server certificate (repeatable)")
 	flags.Var((*hostList)(&cfg.GatewayHosts), "gateway-host", "extra DNS `name` for the gateway's public TLS certificate (repeatable)")
+	flags.Var((*hostList)(&cfg.RedisHosts), "redis-host", "extra DNS `name` or IP address for the Redis server certificate (repeatable)")
 	flags.DurationVar(&cfg.CertTTL, "cert-ttl", bootstrap.DefaultCertTTL, "max_ttl and ttl of every PKI role (`duration`)")
 	flags.DurationVar(&cfg.ConsulTokenTTL, "consul-token-ttl", bootstrap.DefaultConsulTokenTTL, "ttl of every Consul secrets-engine role (`duration`)")
 	flags.DurationVar(&cfg.ConsulTokenMaxTTL, "consul-token-max-ttl", 0, "max_ttl of every Consul secrets-engine role (`duration`, default 24h)")

@@ -16,8 +16,9 @@ import (
 const gossipKeyBytes = 32
 
 // Certs runs the first phase: the root CA, server and client certificates,
-// the gateway's public certificate, the gossip key and the Consul and Vault configuration fragments. It needs
-// no running server.
+// the gateway's public certificate, the Redis server certificate, the gossip
+// key and the Consul and Vault configuration fragments. It needs no running
+// server.
 func Certs(ctx context.Context, cfg Config) (Result, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
@@ -28,7 +29,7 @@ func Certs(ctx context.Context, cfg Config) (Result, error) {
 	now := cfg.Now()
 	cfg.Log.Info("bootstrap phase started", "phase", "certs", "state_dir", cfg.StateDir)
 
-	for _, dir := range []string{l.Root, l.ConsulDir, l.ConsulDataDir, l.VaultDir, l.VaultDataDir, l.ServicesDir, l.GatewayDir} {
+	for _, dir := range []string{l.Root, l.ConsulDir, l.ConsulDataDir, l.VaultDir, l.VaultDataDir, l.ServicesDir, l.GatewayDir, l.RedisDir} {
 		if err := ensureDir(dir, modeSecretDir); err != nil {
 			return rec.result, fail("state-dir", err, "check that the state directory is writable")
 		}
@@ -46,6 +47,7 @@ func Certs(ctx context.Context, cfg Config) (Result, error) {
 		{"consul-engine-cert", l.EngineCert, l.EngineKey, clientSpec("vault-consul-secrets-engine", cfg)},
 		{"operator-cert", l.OperatorCert, l.OperatorKey, clientSpec("bulwark-operator", cfg)},
 		{"gateway-public-cert", l.GatewayCert, l.GatewayKey, gatewayPublicSpec(cfg)},
+		{"redis-server-cert", l.RedisCert, l.RedisKey, redisServerSpec(cfg)},
 	} {
 		if err := ctx.Err(); err != nil {
 			return rec.result, err
@@ -105,6 +107,35 @@ func gatewayPublicSpec(cfg Config) certSpec {
 		commonName: "gateway",
 		dnsNames:   uniqueNames(append([]string{"localhost"}, cfg.GatewayHosts...)),
 		ips:        []net.IP{net.IPv4(127, 0, 0, 1).To4(), net.IPv6loopback},
+		usages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ttl:        cfg.ServerCertTTL,
+	}
+}
+
+// redisServerSpec names the Redis server's TLS listener: localhost,
+// 127.0.0.1 and ::1 for native mode, plus cfg.RedisHosts (for compose,
+// "redis" and its network address). A host that parses as an IP address
+// becomes an IP SAN, anything else a DNS SAN.
+func redisServerSpec(cfg Config) certSpec {
+	names := []string{"localhost"}
+	ips := []net.IP{net.IPv4(127, 0, 0, 1).To4(), net.IPv6loopback}
+	for _, host := range cfg.RedisHosts {
+		ip := net.ParseIP(host)
+		if ip == nil {
+			names = append(names, host)
+			continue
+		}
+		if ip4 := ip.To4(); ip4 != nil {
+			ip = ip4
+		}
+		if !slices.ContainsFunc(ips, ip.Equal) {
+			ips = append(ips, ip)
+		}
+	}
+	return certSpec{
+		commonName: "redis",
+		dnsNames:   uniqueNames(names),
+		ips:        ips,
 		usages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		ttl:        cfg.ServerCertTTL,
 	}

@@ -25,6 +25,7 @@ func testConfig(t *testing.T) Config {
 		Consul:       ConsulSettings{HTTPSPort: 18501, SerfLANPort: 18301, ServerPort: 18300, Hosts: []string{"consul.example"}},
 		Vault:        VaultSettings{ListenAddr: "127.0.0.1:18200", ClusterAddr: "127.0.0.1:18201"},
 		GatewayHosts: []string{"gateway"},
+		RedisHosts:   []string{"redis", "172.30.53.12"},
 		Now:          func() time.Time { return fixedNow },
 	}
 }
@@ -62,6 +63,9 @@ func TestCertsFileModes(t *testing.T) {
 		{l.GatewayDir, 0o700},
 		{l.GatewayCert, 0o644},
 		{l.GatewayKey, 0o600},
+		{l.RedisDir, 0o700},
+		{l.RedisCert, 0o644},
+		{l.RedisKey, 0o600},
 		{l.EngineKey, 0o600},
 		{l.OperatorKey, 0o600},
 		{l.ConsulDataDir, 0o700},
@@ -138,6 +142,8 @@ func TestCertsServerNames(t *testing.T) {
 		{"engine", l.EngineCert, nil, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}},
 		{"operator", l.OperatorCert, nil, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}},
 		{"gateway public", l.GatewayCert, []string{"localhost", "127.0.0.1", "::1", "gateway"},
+			[]x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}},
+		{"redis", l.RedisCert, []string{"localhost", "127.0.0.1", "::1", "redis", "172.30.53.12"},
 			[]x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}},
 	}
 	for _, tt := range tests {
@@ -295,5 +301,33 @@ func TestCertsNewGatewayHostReissues(t *testing.T) {
 	}
 	if cert.IsCA {
 		t.Error("gateway certificate is a CA")
+	}
+}
+
+func TestCertsNewRedisHostReissues(t *testing.T) {
+	cfg := testConfig(t)
+	runCerts(t, cfg)
+	l := NewLayout(cfg.StateDir)
+	before := readAll(t, l.RedisCert)
+	gatewayBefore := readAll(t, l.GatewayCert)
+
+	cfg.RedisHosts = append(cfg.RedisHosts, "10.1.2.3")
+	runCerts(t, cfg)
+
+	if readAll(t, l.RedisCert) == before {
+		t.Fatal("a new -redis-host kept the old Redis certificate")
+	}
+	if readAll(t, l.GatewayCert) != gatewayBefore {
+		t.Error("a new Redis host replaced the gateway certificate")
+	}
+	cert := readCert(t, l.RedisCert)
+	if !slices.ContainsFunc(cert.IPAddresses, net.ParseIP("10.1.2.3").Equal) {
+		t.Errorf("Redis certificate addresses %v, want 10.1.2.3 among them", cert.IPAddresses)
+	}
+	if slices.Contains(cert.DNSNames, "10.1.2.3") {
+		t.Error("Redis certificate carries an IP address as a DNS name")
+	}
+	if cert.IsCA {
+		t.Error("Redis certificate is a CA")
 	}
 }

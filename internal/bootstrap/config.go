@@ -115,6 +115,11 @@ type Config struct {
 	// 127.0.0.1 and ::1 are always included.
 	GatewayHosts []string
 
+	// RedisHosts are extra names for the Redis server certificate: DNS
+	// names such as the compose host name "redis", or IP addresses, which
+	// become IP SANs. localhost, 127.0.0.1 and ::1 are always included.
+	RedisHosts []string
+
 	// CertTTL is the max_ttl (and ttl) of every PKI role. Default 1h.
 	CertTTL time.Duration
 

@@ -37,6 +37,13 @@ type Layout struct {
 	// domain, and clients reach the gateway as localhost or a compose host.
 	GatewayDir, GatewayCert, GatewayKey string
 
+	// RedisDir contains the Redis server's TLS certificate (RedisCert) and
+	// its key (RedisKey), signed by the root CA. Services verify Redis
+	// against the root CA and the host of their Redis address, which is
+	// localhost, a loopback address or a compose host name, so the
+	// certificate does not come from Vault's intermediate either.
+	RedisDir, RedisCert, RedisKey string
+
 	// ServicesDir contains one directory per service with its AppRole
 	// credentials (see ServiceRoleID and ServiceSecretID).
 	ServicesDir string
@@ -48,6 +55,7 @@ func NewLayout(root string) Layout {
 	vault := filepath.Join(root, "vault")
 	operator := filepath.Join(root, "operator")
 	gateway := filepath.Join(root, "gateway")
+	redis := filepath.Join(root, "redis")
 	return Layout{
 		Root:                  root,
 		CACert:                filepath.Join(root, "ca.pem"),
@@ -74,6 +82,9 @@ func NewLayout(root string) Layout {
 		GatewayDir:            gateway,
 		GatewayCert:           filepath.Join(gateway, "public.pem"),
 		GatewayKey:            filepath.Join(gateway, "public-key.pem"),
+		RedisDir:              redis,
+		RedisCert:             filepath.Join(redis, "server.pem"),
+		RedisKey:              filepath.Join(redis, "server-key.pem"),
 		ServicesDir:           filepath.Join(root, "services"),
 	}
 }
