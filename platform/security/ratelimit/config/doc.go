@@ -52,6 +52,8 @@
 //	    timeout: 100ms
 //	    on_error: open             # open: local limits; closed: reject
 //	    retry_interval: 1s
+//	    tls: true                  # default false; needs StoreOptions.RedisTLS
+//	    server_name: redis         # default: the host of addr
 //
 // # Environment
 //
@@ -90,6 +92,8 @@
 //	BULWARK_RATELIMIT_REDIS_TIMEOUT              store.redis.timeout
 //	BULWARK_RATELIMIT_REDIS_ON_ERROR             store.redis.on_error
 //	BULWARK_RATELIMIT_REDIS_RETRY_INTERVAL       store.redis.retry_interval
+//	BULWARK_RATELIMIT_REDIS_TLS                  store.redis.tls
+//	BULWARK_RATELIMIT_REDIS_SERVER_NAME          store.redis.server_name
 //
 // There is no BULWARK_RATELIMIT_REDIS_PASSWORD: secrets reach a process as
 // files, and setting that variable is an error that does not echo it.

@@ -44,6 +44,8 @@ var fixedEnv = map[string]envSetting{
 	"REDIS_TIMEOUT":            {"store.redis.timeout", func(f *file) *string { return &f.Store.Redis.Timeout }},
 	"REDIS_ON_ERROR":           {"store.redis.on_error", func(f *file) *string { return &f.Store.Redis.OnError }},
 	"REDIS_RETRY_INTERVAL":     {"store.redis.retry_interval", func(f *file) *string { return &f.Store.Redis.RetryInterval }},
+	"REDIS_TLS":                {"store.redis.tls", func(f *file) *string { return &f.Store.Redis.TLS }},
+	"REDIS_SERVER_NAME":        {"store.redis.server_name", func(f *file) *string { return &f.Store.Redis.ServerName }},
 }
 
 // envMap is a family of variables that name an entry of a map: the

@@ -77,6 +77,8 @@ type redisSection struct {
 	Timeout       string `yaml:"timeout"`
 	OnError       string `yaml:"on_error"`
 	RetryInterval string `yaml:"retry_interval"`
+	TLS           string `yaml:"tls"`
+	ServerName    string `yaml:"server_name"`
 }
 
 // readFile parses the YAML file at path. Unknown fields are errors, so a

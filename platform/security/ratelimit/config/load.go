@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -250,6 +251,7 @@ func (p *parser) store(s *StoreSettings, f *storeSection, opts LoadOptions) {
 	if p.choice("store.redis.on_error", fr.OnError, "open", "closed") == "closed" {
 		r.OnError = redisstore.FailClosed
 	}
+	p.redisTLS(r, fr)
 	if s.Backend == BackendRedis {
 		if fr.Addr == "" {
 			p.fail("store.redis.addr", fr.Addr, errors.New("is required when store.backend is redis; set host:port"))
@@ -259,6 +261,39 @@ func (p *parser) store(s *StoreSettings, f *storeSection, opts LoadOptions) {
 				errors.New("is required when store.backend is redis; set the path of a file holding the password"))
 		}
 	}
+}
+
+// redisTLS reads store.redis.tls and store.redis.server_name. The server
+// name defaults to the host of store.redis.addr, which Redis's certificate
+// must then name.
+func (p *parser) redisTLS(r *RedisSettings, f *redisSection) {
+	r.TLS = p.choice("store.redis.tls", f.TLS, "false", "true") == "true"
+	if !r.TLS {
+		if f.ServerName != "" {
+			p.fail("store.redis.server_name", f.ServerName,
+				errors.New("has no effect unless store.redis.tls is true; set store.redis.tls to true or remove it"))
+		}
+		return
+	}
+	if f.ServerName != "" {
+		if strings.ContainsAny(f.ServerName, " \t/,") {
+			p.fail("store.redis.server_name", f.ServerName,
+				errors.New("is not a host name; write the DNS name or IP address that Redis's certificate carries"))
+			return
+		}
+		r.ServerName = f.ServerName
+		return
+	}
+	if f.Addr == "" {
+		return // reported as a missing address when the backend is redis
+	}
+	host, _, err := net.SplitHostPort(f.Addr)
+	if err != nil || host == "" {
+		p.fail("store.redis.addr", f.Addr, errors.New("is not host:port, so it gives no server name for TLS; "+
+			"write host:port or set store.redis.server_name"))
+		return
+	}
+	r.ServerName = host
 }
 
 // oneOf returns a check that a name is in known. When known is nil the

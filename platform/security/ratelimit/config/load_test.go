@@ -121,6 +121,8 @@ store:
     timeout: 50ms
     on_error: closed
     retry_interval: 2s
+    tls: true
+    server_name: redis.internal.example
 `
 
 func TestLoadFullFile(t *testing.T) {
@@ -162,6 +164,8 @@ func TestLoadFullFile(t *testing.T) {
 		{"redis timeout", s.Store.Redis.Timeout, 50 * time.Millisecond},
 		{"redis mode", s.Store.Redis.OnError, redisstore.FailClosed},
 		{"redis retry", s.Store.Redis.RetryInterval, 2 * time.Second},
+		{"redis tls", s.Store.Redis.TLS, true},
+		{"redis server name", s.Store.Redis.ServerName, "redis.internal.example"},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -215,6 +219,14 @@ func TestLoadRejectsInvalidSettings(t *testing.T) {
 		{desc: "redis without address", file: "store:\n  backend: redis\n",
 			wantErrs: []string{"store.redis.addr", "store.redis.password_file"}},
 		{desc: "bad on_error", file: "store:\n  redis:\n    on_error: maybe\n", wantErrs: []string{"store.redis.on_error", "open, closed"}},
+		{desc: "bad redis tls", file: "store:\n  redis:\n    tls: yes please\n",
+			wantErrs: []string{"store.redis.tls", `"yes please"`, "false, true"}},
+		{desc: "server name without tls", file: "store:\n  redis:\n    server_name: redis\n",
+			wantErrs: []string{"store.redis.server_name", `"redis"`, "store.redis.tls is true"}},
+		{desc: "bad server name", env: []string{"BULWARK_RATELIMIT_REDIS_TLS=true", "BULWARK_RATELIMIT_REDIS_SERVER_NAME=redis/x"},
+			wantErrs: []string{"store.redis.server_name (from BULWARK_RATELIMIT_REDIS_SERVER_NAME)", `"redis/x"`, "not a host name"}},
+		{desc: "tls address without port", file: "store:\n  redis:\n    addr: redis\n    tls: true\n",
+			wantErrs: []string{"store.redis.addr", `"redis"`, "server_name"}},
 		{desc: "max keys zero", file: "store:\n  max_keys: 0\n", wantErrs: []string{"store.max_keys", "from 1"}},
 		{desc: "several errors at once", file: "handler:\n  default: 0/s\nsubscriber:\n  max_wait: x\n",
 			wantErrs: []string{"handler.default", "subscriber.max_wait"}},
@@ -285,6 +297,7 @@ func TestEnvOverrides(t *testing.T) {
 		"BULWARK_RATELIMIT_REDIS_ADDR=127.0.0.1:7001",
 		"BULWARK_RATELIMIT_REDIS_PASSWORD_FILE=/run/secrets/redis",
 		"BULWARK_RATELIMIT_REDIS_ON_ERROR=closed",
+		"BULWARK_RATELIMIT_REDIS_TLS=true",
 		"BULWARK_RATELIMIT_GATEWAY_IP=",
 		"OTHER_VARIABLE=ignored",
 	))
@@ -308,6 +321,8 @@ func TestEnvOverrides(t *testing.T) {
 		{"env backend", s.Store.Backend, BackendRedis},
 		{"env redis addr", s.Store.Redis.Client.Addr, "127.0.0.1:7001"},
 		{"env mode", s.Store.Redis.OnError, redisstore.FailClosed},
+		{"env redis tls", s.Store.Redis.TLS, true},
+		{"server name from addr", s.Store.Redis.ServerName, "127.0.0.1"},
 		{"empty variable ignored", len(s.Gateway.Rules.Callers), 0},
 	}
 	for _, c := range checks {

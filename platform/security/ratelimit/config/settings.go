@@ -91,6 +91,12 @@ type RedisSettings struct {
 	Timeout       time.Duration
 	OnError       redisstore.Mode
 	RetryInterval time.Duration
+	// TLS makes the connection use TLS, with the base config from
+	// StoreOptions.RedisTLS.
+	TLS bool
+	// ServerName is the name that Redis's certificate must carry when TLS
+	// is true: store.redis.server_name, else the host of the address.
+	ServerName string
 }
 
 // fixed returns the settings that a reload may not change, for comparison
