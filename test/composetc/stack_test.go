@@ -82,9 +82,16 @@ func startStack(t *testing.T) (*stack, context.Context) {
 	if subnet == "" {
 		subnet = defaultSubnetPrefix
 	}
+	// Not t.TempDir: the deadline timer removes this directory too, and
+	// go test's timeout panic would leave t.TempDir's parent behind.
+	dir, err := os.MkdirTemp("", "bulwark-composetc-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	s := &stack{
 		repo:    repo,
-		dir:     t.TempDir(),
+		dir:     dir,
 		project: fmt.Sprintf("bulwarktc%d", os.Getpid()),
 		subnet:  subnet,
 		port:    freePort(t),
