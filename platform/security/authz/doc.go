@@ -18,8 +18,13 @@
 // starts, reports endpoints of the file that the service does not serve.
 //
 // HandlerWrapper enforces the policy in a go-micro server. A call without a
-// verified identity gets a go-micro 401. A call that the policy does not
-// allow gets a 403, which plain gRPC clients see as PermissionDenied. Both
-// are logged with caller and endpoint. Allowed calls reach the handler with the
-// caller's name in the context, read with Caller.
+// verified identity, or whose verified certificate chain has expired (or is
+// not yet valid) at the time of the call, gets a go-micro 401, which plain
+// gRPC clients see as Unauthenticated. The time check matters because a gRPC
+// connection stays open after the handshake that verified the certificate.
+// A call that the policy does not allow gets a 403, which plain gRPC clients
+// see as PermissionDenied. Rejections are logged with caller and endpoint,
+// and the time rejections also with the certificate's validity. Allowed
+// calls reach the handler with the caller's name in the context, read with
+// Caller.
 package authz
