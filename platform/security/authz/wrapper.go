@@ -52,7 +52,7 @@ func (f optionFunc) apply(o *options) { f(o) }
 
 // WithClock sets the clock against which HandlerWrapper checks the validity
 // of the caller's certificate at each call. The default is the machine's
-// clock; tests pass a clock.Fake.
+// clock. Tests pass a clock.Fake.
 func WithClock(c clock.Clock) Option {
 	return optionFunc(func(o *options) { o.clock = c })
 }
@@ -122,8 +122,8 @@ func HandlerWrapper(p *Policy, service string, log *slog.Logger, opts ...Option)
 func checkPeerValidity(ctx context.Context, now time.Time) error {
 	state, ok := peerState(ctx)
 	if !ok {
-		// Unreachable after identity.FromPeer succeeded; kept so that a
-		// change there cannot skip the check silently.
+		// Unreachable after identity.FromPeer succeeded. The branch
+		// stays so that a change there cannot skip the check silently.
 		return errors.New("authz: the call has no TLS peer")
 	}
 	return CheckValidity(state, now)
