@@ -16,6 +16,7 @@ import (
 
 	"github.com/bulwark-go/bulwark/platform/security/authz"
 	"github.com/bulwark-go/bulwark/platform/security/identity"
+	"github.com/bulwark-go/bulwark/platform/security/internal/clock"
 	"github.com/bulwark-go/bulwark/platform/security/mtls"
 )
 
@@ -73,6 +74,10 @@ type Config struct {
 	RequestTimeout time.Duration
 	// Logger receives the broker's logs. Optional; default slog.Default().
 	Logger *slog.Logger
+	// Clock is the time against which the subscriber endpoint checks the
+	// publisher's certificate for each message. Optional; nil means the
+	// machine's clock.
+	Clock clock.Clock
 }
 
 // Broker is a go-micro broker.Broker over mTLS. Create it with New.
@@ -125,6 +130,9 @@ func New(cfg Config) (*Broker, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
 	}
 	b := &Broker{
 		cfg:         cfg,

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/bulwark-go/bulwark/platform/security/authz"
 	"github.com/bulwark-go/bulwark/platform/security/broker"
+	"github.com/bulwark-go/bulwark/platform/security/internal/clock"
 	"github.com/bulwark-go/bulwark/platform/security/mtls"
 	"github.com/bulwark-go/bulwark/platform/security/pki"
 	"github.com/bulwark-go/bulwark/platform/security/pki/pkitest"
@@ -320,5 +322,85 @@ func TestSubscribeDeniedByPolicy(t *testing.T) {
 	_, err := w.broker(t, "gateway").Subscribe("order.placed", func(mbroker.Event) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "subscribers in the authorization policy") {
 		t.Fatalf("Subscribe = %v, want a policy error", err)
+	}
+}
+
+func TestSubscriberRejectsExpiredOpenConnection(t *testing.T) {
+	w := newWorld(t)
+	fake := clock.NewFake(time.Now())
+	inventory, err := broker.New(broker.Config{
+		Service:  "inventory",
+		Source:   w.source(t, w.ca, "inventory"),
+		Policy:   w.policy,
+		Registry: w.reg,
+		Address:  "127.0.0.1:0",
+		Logger:   slog.New(slog.NewJSONHandler(w.logs, nil)),
+		Clock:    fake,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inventory.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inventory.Disconnect() })
+	got := subscribe(t, inventory)
+
+	// orders holds a certificate valid for an hour. Its first publish
+	// opens the connection that the second one reuses.
+	orders := w.source(t, w.ca, "orders")
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: mtls.ClientConfig(orders, mtls.WithNextProtos("http/1.1")),
+	}}
+	defer client.CloseIdleConnections()
+	var handshakes atomic.Int32
+	post := func() int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, subscriberURL(t, w), strings.NewReader(rawMessage))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			TLSHandshakeDone: func(tls.ConnectionState, error) { handshakes.Add(1) },
+		}))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("Post: %v", err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	if code := post(); code != http.StatusOK {
+		t.Fatalf("publish with a valid certificate: status = %d, want 200", code)
+	}
+	select {
+	case <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("message with a valid certificate did not arrive")
+	}
+
+	cert, err := orders.Certificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	notAfter := cert.Leaf.NotAfter
+	fake.Advance(time.Until(notAfter) + time.Second)
+	if code := post(); code != http.StatusUnauthorized {
+		t.Fatalf("publish after the certificate expired: status = %d, want 401", code)
+	}
+	if n := handshakes.Load(); n != 1 {
+		t.Fatalf("%d TLS handshakes, want 1: the second publish must reuse the connection", n)
+	}
+	select {
+	case <-got:
+		t.Fatal("message with an expired certificate arrived")
+	case <-time.After(50 * time.Millisecond):
+	}
+	for _, want := range []string{`"publisher":"orders"`, `"not_after":"` + notAfter.UTC().Format(time.RFC3339)} {
+		if !strings.Contains(w.logs.String(), want) {
+			t.Fatalf("log %q does not contain %q", w.logs.String(), want)
+		}
 	}
 }

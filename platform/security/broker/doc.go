@@ -15,6 +15,10 @@
 //   - a subscriber's endpoint requires a client certificate from the CA
 //     bundle, so a plaintext or unauthenticated publish fails in the TLS
 //     handshake;
+//   - the subscriber rejects (401) each message whose publisher
+//     certificate chain has expired or is not yet valid at the time of
+//     the message, because a publisher reuses a connection long after the
+//     handshake that verified it;
 //   - the subscriber reads the publisher's identity from that verified
 //     certificate, checks it against the topic's publishers in the authz
 //     policy (403 otherwise), and passes it to handlers in the

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	mbroker "go-micro.dev/v4/broker"
 	"golang.org/x/time/rate"
 
+	"github.com/bulwark-go/bulwark/platform/security/authz"
 	"github.com/bulwark-go/bulwark/platform/security/identity"
 )
 
@@ -44,6 +46,17 @@ func (b *Broker) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		b.reject(w, http.StatusUnauthorized, "publish rejected: no verified publisher identity",
 			"remote", r.RemoteAddr, "error", err)
+		return
+	}
+	if err := authz.CheckValidity(*r.TLS, b.cfg.Clock.Now()); err != nil {
+		// The handshake checked the certificate when the connection
+		// opened, and a publisher reuses it for up to MaxConnectionAge.
+		args := []any{"publisher", publisher, "remote", r.RemoteAddr, "error", err}
+		var timeErr *authz.CertificateTimeError
+		if errors.As(err, &timeErr) {
+			args = append(args, "not_before", timeErr.NotBefore, "not_after", timeErr.NotAfter)
+		}
+		b.reject(w, http.StatusUnauthorized, "publish rejected: publisher certificate not valid now", args...)
 		return
 	}
 	if r.Method != http.MethodPost {
