@@ -22,7 +22,8 @@
 //     mounts only its own secrets and that Redis rejects a client without
 //     the password.
 //  6. It runs `bulwark verify -json` against the stack and requires every
-//     check to pass.
+//     check to pass. Then it recreates the gateway with a per-address limit
+//     too high for any burst and requires verify's limits group to fail.
 //  7. It removes the stack and checks that no container, network or volume
 //     of its project is left, also when a step failed. A timer removes the
 //     stack shortly before go test's -timeout, which would otherwise kill

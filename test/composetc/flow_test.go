@@ -14,7 +14,8 @@ import (
 
 // TestComposeStack starts one compose stack and runs every check against
 // it. The subtests run in order: the burst comes after the order flow, so
-// that the flow's requests stay inside the gateway's per-address budget.
+// that the flow's requests stay inside the gateway's per-address budget,
+// and the lifted limit comes last because it replaces the gateway.
 func TestComposeStack(t *testing.T) {
 	s, ctx := startStack(t)
 
@@ -24,6 +25,7 @@ func TestComposeStack(t *testing.T) {
 	t.Run("Redis requires the password", func(t *testing.T) { testRedisRequiresPassword(t, s) })
 	t.Run("burst gets 429 with Retry-After", func(t *testing.T) { testBurst(ctx, t, s) })
 	t.Run("bulwark verify passes", func(t *testing.T) { testVerify(ctx, t, s) })
+	t.Run("verify fails with lifted limit", func(t *testing.T) { testVerifyCatchesLiftedLimit(ctx, t, s) })
 }
 
 // response is a gateway response with its decoded JSON body.

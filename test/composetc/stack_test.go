@@ -56,6 +56,9 @@ type stack struct {
 	gatewayURL string
 	client     *http.Client
 
+	// bulwark is the path of the cmd/bulwark binary, once built.
+	bulwark string
+
 	teardownOnce sync.Once
 	teardownErr  error
 }
@@ -187,14 +190,7 @@ func (s *stack) buildImages(ctx context.Context, t *testing.T) {
 // every health check.
 func (s *stack) up(ctx context.Context, t *testing.T, uid, gid int) {
 	t.Helper()
-	s.compose.WithEnv(map[string]string{
-		"BULWARK_COMPOSE_DIR":   s.composeDir(),
-		"BULWARK_UID":           strconv.Itoa(uid),
-		"BULWARK_GID":           strconv.Itoa(gid),
-		"BULWARK_SUBNET_PREFIX": s.subnet,
-		"BULWARK_GATEWAY_PORT":  strconv.Itoa(s.port),
-		"BULWARK_IMAGE_TAG":     "local",
-	})
+	s.compose.WithEnv(s.composeEnv(uid, gid))
 	for _, name := range services {
 		s.compose.WaitForService(name, wait.ForHealthCheck().WithStartupTimeout(healthTimeout))
 	}
@@ -206,6 +202,18 @@ func (s *stack) up(ctx context.Context, t *testing.T, uid, gid int) {
 			s.project, s.subnet, err, s.logs(t))
 	}
 	t.Logf("compose up and health checks took %v", time.Since(started).Round(time.Second))
+}
+
+// composeEnv returns the variables that docker-compose.yml reads.
+func (s *stack) composeEnv(uid, gid int) map[string]string {
+	return map[string]string{
+		"BULWARK_COMPOSE_DIR":   s.composeDir(),
+		"BULWARK_UID":           strconv.Itoa(uid),
+		"BULWARK_GID":           strconv.Itoa(gid),
+		"BULWARK_SUBNET_PREFIX": s.subnet,
+		"BULWARK_GATEWAY_PORT":  strconv.Itoa(s.port),
+		"BULWARK_IMAGE_TAG":     "local",
+	}
 }
 
 // waitForGateway waits until the gateway answers /healthz on its published
@@ -242,14 +250,22 @@ func (s *stack) waitForGateway(ctx context.Context, t *testing.T) {
 
 	// testcontainers' wait.ForHTTP drops the error of each attempt, so this
 	// loop polls itself and reports the last error.
+	if err := s.waitHealthz(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitHealthz polls the gateway's /healthz for up to a minute and returns
+// the last error when it never answers 200.
+func (s *stack) waitHealthz(ctx context.Context) error {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		err := s.getHealthz(ctx)
 		if err == nil {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("gateway %s/healthz is not ready after a minute: %v", s.gatewayURL, err)
+			return fmt.Errorf("gateway %s/healthz is not ready after a minute: %w", s.gatewayURL, err)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
