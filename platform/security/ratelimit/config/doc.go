@@ -2,6 +2,11 @@
 // BULWARK_RATELIMIT_ environment variables, validates them at start, and
 // reloads them without a restart.
 //
+// The old setting gateway.login.username (and its variable) is rejected
+// with an error that names its replacements: it counted every attempt on an
+// account from any address, so a few wrong passwords from anywhere locked
+// the owner out.
+//
 // Threat: a limit that is silently wrong protects nothing. Load therefore
 // fails on a misspelt setting, an endpoint name that matches no endpoint, a
 // negative rate or a burst of zero. Its error names each invalid setting
@@ -39,7 +44,10 @@
 //	  forwarded_header: X-Forwarded-For   # or Forwarded
 //	  ipv6_prefix: 64
 //	  headers: legacy              # legacy, ietf or none
-//	  login: {username: 5/m burst 5, ip: 20/m burst 20}
+//	  login:
+//	    username_ip: 5/m burst 5        # every attempt per account and client address
+//	    username_failures: 30/h burst 10  # failed attempts per account, all addresses
+//	    ip: 20/m burst 20               # every attempt per client address
 //	store:
 //	  backend: memory              # or redis
 //	  max_keys: 1048576
@@ -80,7 +88,8 @@
 //	BULWARK_RATELIMIT_GATEWAY_FORWARDED_HEADER   gateway.forwarded_header
 //	BULWARK_RATELIMIT_GATEWAY_IPV6_PREFIX        gateway.ipv6_prefix
 //	BULWARK_RATELIMIT_GATEWAY_HEADERS            gateway.headers
-//	BULWARK_RATELIMIT_GATEWAY_LOGIN_USERNAME     gateway.login.username
+//	BULWARK_RATELIMIT_GATEWAY_LOGIN_USERNAME_IP  gateway.login.username_ip
+//	BULWARK_RATELIMIT_GATEWAY_LOGIN_USERNAME_FAILURES  gateway.login.username_failures
 //	BULWARK_RATELIMIT_GATEWAY_LOGIN_IP           gateway.login.ip
 //	BULWARK_RATELIMIT_STORE_BACKEND              store.backend
 //	BULWARK_RATELIMIT_STORE_MAX_KEYS             store.max_keys

@@ -23,10 +23,12 @@ func Example() {
 	fmt.Println(rules.Lookup("Orders.Create", "gateway"))
 	fmt.Println(rules.Lookup("Orders.Create", "users"))
 	fmt.Println(rules.Lookup("Orders.Get", "users"))
-	fmt.Println(settings.Gateway.Login.Username)
+	fmt.Println(settings.Gateway.Login.UsernameIP)
+	fmt.Println(settings.Gateway.Login.UsernameFailures)
 	// Output:
 	// 50/s burst 20
 	// 10/s burst 5
 	// 20/s burst 10
 	// 5/m burst 5
+	// 30/h burst 10
 }

@@ -58,8 +58,12 @@ type gatewaySection struct {
 }
 
 type loginSection struct {
-	Username string `yaml:"username"`
-	IP       string `yaml:"ip"`
+	// Username is the setting that UsernameIP and UsernameFailures
+	// replaced. It is read only to reject it with the fix.
+	Username         string `yaml:"username"`
+	UsernameIP       string `yaml:"username_ip"`
+	UsernameFailures string `yaml:"username_failures"`
+	IP               string `yaml:"ip"`
 }
 
 type storeSection struct {

@@ -203,6 +203,15 @@ func (p *parser) settings(f *file, opts LoadOptions) *Settings {
 	return s
 }
 
+// errLoginUsernameReplaced rejects the old per-account login limit, which
+// counted every attempt from any address, so that anyone could lock an
+// account's owner out with a few wrong passwords.
+var errLoginUsernameReplaced = errors.New("is no longer a setting, because it counted attempts from every " +
+	"address and let anyone lock the owner out; remove it and set gateway.login.username_ip (every attempt " +
+	"per account and client address, default " + DefaultLoginUsernameIPLimit + ") and " +
+	"gateway.login.username_failures (failed attempts per account from all addresses, default " +
+	DefaultLoginUsernameFailuresLimit + ")")
+
 func (p *parser) gateway(g *GatewaySettings, f *gatewaySection, opts LoadOptions) {
 	g.Rules.Default = p.limit("gateway.default", f.Default, DefaultGatewayLimit)
 	g.Rules.Callers = map[string]ratelimit.Limit{}
@@ -213,7 +222,12 @@ func (p *parser) gateway(g *GatewaySettings, f *gatewaySection, opts LoadOptions
 		g.Rules.Callers[ratelimit.ClassIP] = l
 	}
 	g.Rules.Endpoints = p.limits("gateway.routes", f.Routes, oneOf("route", "gateway routes", opts.Routes, false))
-	g.Login.Username = p.limit("gateway.login.username", f.Login.Username, DefaultLoginUsernameLimit)
+	if f.Login.Username != "" {
+		p.fail("gateway.login.username", f.Login.Username, errLoginUsernameReplaced)
+	}
+	g.Login.UsernameIP = p.limit("gateway.login.username_ip", f.Login.UsernameIP, DefaultLoginUsernameIPLimit)
+	g.Login.UsernameFailures = p.limit("gateway.login.username_failures", f.Login.UsernameFailures,
+		DefaultLoginUsernameFailuresLimit)
 	g.Login.IP = p.limit("gateway.login.ip", f.Login.IP, DefaultLoginIPLimit)
 
 	for i, text := range f.TrustedProxies {

@@ -55,7 +55,8 @@ func TestLoadDefaults(t *testing.T) {
 		{"subscriber max wait", s.Subscriber.MaxWait, DefaultMaxWait},
 		{"no client pacing", s.Client == nil, true},
 		{"gateway default", s.Gateway.Rules.Default, mustLimit(t, DefaultGatewayLimit)},
-		{"login username", s.Gateway.Login.Username, mustLimit(t, DefaultLoginUsernameLimit)},
+		{"login username_ip", s.Gateway.Login.UsernameIP, mustLimit(t, DefaultLoginUsernameIPLimit)},
+		{"login username_failures", s.Gateway.Login.UsernameFailures, mustLimit(t, DefaultLoginUsernameFailuresLimit)},
 		{"login ip", s.Gateway.Login.IP, mustLimit(t, DefaultLoginIPLimit)},
 		{"forwarded header", s.Gateway.ClientIP.Header, httplimit.HeaderXForwardedFor},
 		{"ipv6 prefix", s.Gateway.ClientIP.IPv6Prefix, httplimit.DefaultIPv6Prefix},
@@ -107,7 +108,8 @@ gateway:
   ipv6_prefix: 56
   headers: ietf
   login:
-    username: 3/m burst 3
+    username_ip: 3/m burst 3
+    username_failures: 20/h burst 6
     ip: 10/m burst 10
 store:
   backend: redis
@@ -154,7 +156,11 @@ func TestLoadFullFile(t *testing.T) {
 		{"forwarded", s.Gateway.ClientIP.Header, httplimit.HeaderForwarded},
 		{"ipv6 prefix", s.Gateway.ClientIP.IPv6Prefix, 56},
 		{"headers", s.Gateway.Headers, httplimit.HeadersIETF},
-		{"login", s.Gateway.Login, httplimit.LoginLimits{Username: ratelimit.PerMinute(3, 3), IP: ratelimit.PerMinute(10, 10)}},
+		{"login", s.Gateway.Login, httplimit.LoginLimits{
+			UsernameIP:       ratelimit.PerMinute(3, 3),
+			UsernameFailures: ratelimit.PerHour(20, 6),
+			IP:               ratelimit.PerMinute(10, 10),
+		}},
 		{"backend", s.Store.Backend, BackendRedis},
 		{"max keys", s.Store.Memory.MaxKeys, 5000},
 		{"sweep", s.Store.Memory.SweepInterval, 30 * time.Second},
@@ -236,6 +242,15 @@ func TestLoadRejectsInvalidSettings(t *testing.T) {
 			wantErrs: []string{"BULWARK_RATELIMIT_HANDLER_DEFUALT", "unknown variable"}},
 		{desc: "env unknown endpoint", env: []string{"BULWARK_RATELIMIT_HANDLER_ENDPOINT_ORDERS_DELETE=1/s"},
 			wantErrs: []string{"ORDERS_DELETE matches none"}},
+		{desc: "old login username", file: "gateway:\n  login:\n    username: 5/m burst 5\n",
+			wantErrs: []string{"gateway.login.username in ", "no longer a setting", "gateway.login.username_ip",
+				"gateway.login.username_failures"}},
+		{desc: "env old login username", env: []string{"BULWARK_RATELIMIT_GATEWAY_LOGIN_USERNAME=5/m"},
+			wantErrs: []string{"gateway.login.username (from BULWARK_RATELIMIT_GATEWAY_LOGIN_USERNAME)", "no longer a setting"}},
+		{desc: "bad login failures", file: "gateway:\n  login:\n    username_failures: 30/h burst 0\n",
+			wantErrs: []string{"gateway.login.username_failures", "burst 0"}},
+		{desc: "env bad login pair", env: []string{"BULWARK_RATELIMIT_GATEWAY_LOGIN_USERNAME_IP=five"},
+			wantErrs: []string{"gateway.login.username_ip (from BULWARK_RATELIMIT_GATEWAY_LOGIN_USERNAME_IP)", `"five"`}},
 		{desc: "env missing service", opts: func(o *LoadOptions) { o.Service = "" }, wantErrs: []string{"LoadOptions.Service"}},
 	}
 	for _, tt := range tests {
@@ -299,6 +314,8 @@ func TestEnvOverrides(t *testing.T) {
 		"BULWARK_RATELIMIT_REDIS_ON_ERROR=closed",
 		"BULWARK_RATELIMIT_REDIS_TLS=true",
 		"BULWARK_RATELIMIT_GATEWAY_IP=",
+		"BULWARK_RATELIMIT_GATEWAY_LOGIN_USERNAME_IP=4/m burst 4",
+		"BULWARK_RATELIMIT_GATEWAY_LOGIN_USERNAME_FAILURES=10/h burst 5",
 		"OTHER_VARIABLE=ignored",
 	))
 	if err != nil {
@@ -324,6 +341,8 @@ func TestEnvOverrides(t *testing.T) {
 		{"env redis tls", s.Store.Redis.TLS, true},
 		{"server name from addr", s.Store.Redis.ServerName, "127.0.0.1"},
 		{"empty variable ignored", len(s.Gateway.Rules.Callers), 0},
+		{"env login pair", s.Gateway.Login.UsernameIP, ratelimit.PerMinute(4, 4)},
+		{"env login failures", s.Gateway.Login.UsernameFailures, ratelimit.PerHour(10, 5)},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {

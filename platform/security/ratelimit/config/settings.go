@@ -14,14 +14,15 @@ import (
 // NOTE: the limits are starting points for a small deployment, not
 // measurements; size them from the traffic each endpoint must carry.
 const (
-	DefaultHandlerLimit       = "100/s burst 100"
-	DefaultSubscriberLimit    = "100/s burst 100"
-	DefaultGatewayLimit       = "20/s burst 40"
-	DefaultLoginUsernameLimit = "5/m burst 5"
-	DefaultLoginIPLimit       = "20/m burst 20"
-	DefaultMaxWait            = 5 * time.Second
-	DefaultRedisTimeout       = redisstore.DefaultTimeout
-	DefaultRedisRetryInterval = redisstore.DefaultRetryInterval
+	DefaultHandlerLimit               = "100/s burst 100"
+	DefaultSubscriberLimit            = "100/s burst 100"
+	DefaultGatewayLimit               = "20/s burst 40"
+	DefaultLoginUsernameIPLimit       = "5/m burst 5"
+	DefaultLoginUsernameFailuresLimit = "30/h burst 10"
+	DefaultLoginIPLimit               = "20/m burst 20"
+	DefaultMaxWait                    = 5 * time.Second
+	DefaultRedisTimeout               = redisstore.DefaultTimeout
+	DefaultRedisRetryInterval         = redisstore.DefaultRetryInterval
 
 	// AnonymousReject is the value of handler.anonymous that rejects calls
 	// without a verified identity; it is the default.

@@ -1,5 +1,6 @@
 // Package httplimit limits HTTP requests at the gateway per client and
-// limits login attempts per username and per client address.
+// limits login attempts per client address, per username and address, and
+// per username.
 //
 // Threat: a client that floods the gateway, and a password guesser. Keys
 // must be ones a client cannot choose: an authenticated client (a user ID
@@ -16,10 +17,15 @@
 // of the limit's period. Responses also carry the RateLimit fields of
 // draft-ietf-httpapi-ratelimit-headers in the style chosen by HeaderStyle.
 //
-// Login budgets count every attempt, successful or not, because the limiter
-// runs before the password check. The address budget is checked first, so
-// attempts from an address over its limit do not spend the username's
-// budget. A per-username limit still lets a distributed guesser lock a user
-// out for the limit's period; that is the price of stopping guesses spread
-// over many addresses.
+// Login has three budgets. Every attempt spends one of its client address
+// and one of the (username, address) pair, which stops brute force from one
+// address. Only failed attempts spend the username's budget across all
+// addresses, the hard cap on guessing spread over many addresses. Failures
+// from other addresses therefore do not lock the owner out until that cap
+// is spent; once it is, the owner waits too, which is the price of the cap.
+// The address budget is checked first, so attempts from an address over its
+// limit spend nothing of the other two. The username budget is checked
+// before the password with a probe that spends almost nothing (ProbeLimit),
+// because ratelimit.Store has no read-only check, and charged after a wrong
+// password (Login.Fail).
 package httplimit
