@@ -15,6 +15,7 @@ import (
 const (
 	DefaultDialTimeout = time.Second
 	DefaultIOTimeout   = 500 * time.Millisecond
+	DefaultMaxConnAge  = 10 * time.Minute
 )
 
 // ClientOptions configures NewClient.
@@ -33,6 +34,11 @@ type ClientOptions struct {
 	DialTimeout time.Duration
 	// IOTimeout bounds each read and write; zero means DefaultIOTimeout.
 	IOTimeout time.Duration
+	// MaxConnAge closes a pooled connection this long after it was opened;
+	// zero means DefaultMaxConnAge. Redis checks a client certificate only
+	// during the handshake, so this bounds how long a connection outlives
+	// a rotated or expired certificate.
+	MaxConnAge time.Duration
 }
 
 // NewClient returns a go-redis client for a rate-limit store. The password
@@ -53,6 +59,9 @@ func NewClient(opts ClientOptions) (*redis.Client, error) {
 	if opts.IOTimeout == 0 {
 		opts.IOTimeout = DefaultIOTimeout
 	}
+	if opts.MaxConnAge == 0 {
+		opts.MaxConnAge = DefaultMaxConnAge
+	}
 	return redis.NewClient(&redis.Options{
 		Addr:            opts.Addr,
 		Username:        opts.Username,
@@ -61,6 +70,7 @@ func NewClient(opts ClientOptions) (*redis.Client, error) {
 		DialTimeout:     opts.DialTimeout,
 		ReadTimeout:     opts.IOTimeout,
 		WriteTimeout:    opts.IOTimeout,
+		ConnMaxLifetime: opts.MaxConnAge,
 		MaxRetries:      -1, // go-redis: -1 disables retries
 		DisableIdentity: true,
 	}), nil
