@@ -2,6 +2,7 @@ package boot
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"slices"
@@ -57,7 +58,7 @@ func (s *Service) Limits() (*Limits, error) {
 		return nil, fmt.Errorf("boot: rate limits (%s): %w", describeFile(s.Env.RateLimitFile), err)
 	}
 	settings := reloader.Settings()
-	store, closeStore, err := settings.NewStore(config.StoreOptions{Metrics: metrics, Logger: s.Log})
+	store, closeStore, err := settings.NewStore(config.StoreOptions{Metrics: metrics, Logger: s.Log, RedisTLS: s.redisTLS()})
 	if err != nil {
 		return nil, fmt.Errorf("boot: rate-limit store: %w", err)
 	}
@@ -82,8 +83,28 @@ func (s *Service) Limits() (*Limits, error) {
 	s.subWrapper.Store(&subscriber)
 	s.limits = limits
 	s.Log.Info("rate limits loaded", "file", s.Env.RateLimitFile, "store", settings.Store.Backend,
+		"redis_tls", settings.Store.Backend == config.BackendRedis && settings.Store.Redis.TLS,
 		"endpoints", s.endpoints, "topics", s.topics)
 	return limits, nil
+}
+
+// redisTLS returns the base TLS config of the link to Redis, which the
+// store uses when store.redis.tls is true. Redis's certificate must chain
+// to the CA bundle, and the service presents its Vault certificate as the
+// client certificate through GetClientCertificate, so every new connection
+// presents the current certificate after a rotation.
+//
+// NOTE: RootCAs is the CA bundle as loaded at start. Redis's certificate is
+// signed by the root CA, and replacing the root needs a restart anyway.
+func (s *Service) redisTLS() *tls.Config {
+	if s.certs == nil {
+		return nil
+	}
+	return &tls.Config{
+		MinVersion:           tls.VersionTLS13,
+		RootCAs:              s.certs.Roots(),
+		GetClientCertificate: s.certs.GetClientCertificate,
+	}
 }
 
 // limitEnviron returns environ without BULWARK_RATELIMIT_FILE. The config

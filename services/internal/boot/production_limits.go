@@ -16,6 +16,7 @@ const (
 	envLimitBackend        = config.EnvPrefix + "STORE_BACKEND"
 	envLimitOnError        = config.EnvPrefix + "REDIS_ON_ERROR"
 	envLimitRedisAddr      = config.EnvPrefix + "REDIS_ADDR"
+	envLimitRedisTLS       = config.EnvPrefix + "REDIS_TLS"
 	envLimitAnonymous      = config.EnvPrefix + "HANDLER_ANONYMOUS"
 	envLimitTrustedProxies = config.EnvPrefix + "GATEWAY_TRUSTED_PROXIES"
 )
@@ -37,6 +38,7 @@ type limitFile struct {
 		Redis   struct {
 			Addr    string `yaml:"addr"`
 			OnError string `yaml:"on_error"`
+			TLS     string `yaml:"tls"`
 		} `yaml:"redis"`
 	} `yaml:"store"`
 }
@@ -70,8 +72,10 @@ func effective(environ []string, variable, fileValue, path, file string) limitSe
 //     open is accepted with a warning: while Redis is unreachable each
 //     replica then enforces its own in-memory budgets.
 //
-// A Redis address other than loopback is accepted with a warning, because
-// the connection has no TLS.
+// The redis store without store.redis.tls set to true is rejected when its
+// address is not loopback, because the Redis password and the budgets
+// would cross the network in plaintext. On loopback it is accepted with a
+// warning.
 //
 // gateway.headers none only hides the rate-limit response headers and is
 // accepted. No limit can be switched off otherwise, because every limit
@@ -118,16 +122,7 @@ func checkRateLimits(c *productionCheck, cfg ProductionConfig) {
 	if backend.value != config.BackendRedis {
 		return
 	}
-	// NOTE: redisstore.ClientOptions can carry a TLS config, but the
-	// rate-limit settings have no setting for it, so the services reach
-	// Redis in plaintext. Production warns instead of rejecting, because no
-	// configuration could pass.
-	addr := effective(env, envLimitRedisAddr, f.Store.Redis.Addr, "store.redis.addr", file)
-	if addr.value != "" && !isLoopbackListen(addr.value) {
-		c.warn("%s is %q: the services reach Redis without TLS, so the Redis password and the budgets cross "+
-			"the network in plaintext; keep Redis on a private network that only the services reach",
-			addr.where, addr.value)
-	}
+	checkRedisTLS(c, env, f, file)
 
 	onError := effective(env, envLimitOnError, f.Store.Redis.OnError, "store.redis.on_error", file)
 	switch onError.value {
@@ -140,4 +135,29 @@ func checkRateLimits(c *productionCheck, cfg ProductionConfig) {
 		c.warn("%s is open: while Redis is unreachable each replica enforces its own in-memory budgets, so "+
 			"N replicas admit up to N times each limit", onError.where)
 	}
+}
+
+// checkRedisTLS rejects a Redis store reached in plaintext beyond loopback
+// and warns about one on loopback. The services read the same settings
+// through platform/security/ratelimit/config, which rejects a store.redis.tls
+// other than true or false when the limits load.
+func checkRedisTLS(c *productionCheck, env []string, f limitFile, file string) {
+	tlsSetting := effective(env, envLimitRedisTLS, f.Store.Redis.TLS, "store.redis.tls", file)
+	if tlsSetting.value == "true" {
+		return
+	}
+	addr := effective(env, envLimitRedisAddr, f.Store.Redis.Addr, "store.redis.addr", file)
+	if addr.value == "" {
+		return // the limits fail to load without an address
+	}
+	if !isLoopbackListen(addr.value) {
+		c.reject(tlsSetting.where, fmt.Sprintf("is not true while %s is %q, so the Redis password and the "+
+			"budgets would cross the network in plaintext", addr.where, addr.value),
+			"give Redis a TLS port that requires client certificates from the stack's root CA and set "+
+				"store.redis.tls in the file or "+envLimitRedisTLS+" to true")
+		return
+	}
+	c.warn("%s is %q without TLS (%s is not true): any process on the host that can read loopback "+
+		"traffic sees the Redis password; set %s to true to encrypt it", addr.where, addr.value,
+		tlsSetting.where, envLimitRedisTLS)
 }

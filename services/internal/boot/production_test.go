@@ -67,6 +67,7 @@ store:
     addr: 127.0.0.1:6379
     password_file: /run/secrets/redis-password
     on_error: closed
+    tls: true
 `
 
 func TestCheckProductionAcceptsSafeConfig(t *testing.T) {
@@ -156,8 +157,15 @@ func TestCheckProductionRejects(t *testing.T) {
 		{desc: "redis on_error left out", setting: envLimitOnError, fix: "to closed",
 			file: strings.Replace(redisClosed, "on_error: closed", "", 1)},
 		{desc: "redis backend from environment", setting: envLimitOnError, fix: "to closed",
-			file:   "store: {redis: {addr: redis.internal:6379, password_file: /run/secrets/redis-password}}\n",
+			file:   "store: {redis: {addr: redis.internal:6379, password_file: /run/secrets/redis-password, tls: true}}\n",
 			change: addEnv(envLimitBackend + "=redis")},
+		{desc: "redis beyond loopback without TLS", setting: "store.redis.tls in ", fix: envLimitRedisTLS + " to true",
+			file: strings.Replace(strings.Replace(redisClosed, "127.0.0.1:6379", "redis.internal:6379", 1), "tls: true", "", 1)},
+		{desc: "redis TLS off in environment", setting: envLimitRedisTLS, fix: "requires client certificates",
+			file: strings.Replace(redisClosed, "127.0.0.1:6379", "10.0.0.5:6379", 1), change: addEnv(envLimitRedisTLS + "=false")},
+		{desc: "redis address beyond loopback from environment", setting: "store.redis.tls in ", fix: "to true",
+			file:   strings.Replace(redisClosed, "tls: true", "", 1),
+			change: addEnv(envLimitRedisAddr + "=10.0.0.5:6379")},
 		{desc: "go-micro profiler", setting: "MICRO_DEBUG_PROFILE", fix: "loopback-only listener",
 			change: addEnv("MICRO_DEBUG_PROFILE=http")},
 		{desc: "debug handler on public admin listener", setting: EnvAdminListen, fix: "bind it to 127.0.0.1",
@@ -245,11 +253,16 @@ func TestCheckProductionWarnings(t *testing.T) {
 			"store.redis.on_error in "},
 		{"redis failing open from environment", redisClosed,
 			func(cfg *ProductionConfig) { cfg.Environ = append(cfg.Environ, envLimitOnError+"=open") }, envLimitOnError},
-		{"Redis beyond loopback", strings.Replace(redisClosed, "127.0.0.1:6379", "redis.internal:6379", 1), nil,
+		{"Redis on loopback without TLS", strings.Replace(redisClosed, "tls: true", "", 1), nil,
 			"store.redis.addr in "},
-		{"Redis beyond loopback from environment", redisClosed,
-			func(cfg *ProductionConfig) { cfg.Environ = append(cfg.Environ, envLimitRedisAddr+"=10.0.0.5:6379") },
+		{"Redis on localhost without TLS from environment", strings.Replace(redisClosed, "tls: true", "", 1),
+			func(cfg *ProductionConfig) { cfg.Environ = append(cfg.Environ, envLimitRedisAddr+"=localhost:6379") },
 			envLimitRedisAddr},
+		{"Redis beyond loopback with TLS", strings.Replace(redisClosed, "127.0.0.1:6379", "redis.internal:6379", 1), nil, ""},
+		{"Redis TLS from environment", strings.Replace(redisClosed, "tls: true", "", 1),
+			func(cfg *ProductionConfig) {
+				cfg.Environ = append(cfg.Environ, envLimitRedisAddr+"=10.0.0.5:6379", envLimitRedisTLS+"=true")
+			}, ""},
 		{"debug log level", redisClosed, func(cfg *ProductionConfig) { cfg.Env.LogLevel = slog.LevelDebug }, EnvLogLevel},
 		{"debug handler on loopback admin listener", redisClosed, func(cfg *ProductionConfig) {
 			cfg.Admin = debugMux()
