@@ -42,7 +42,9 @@ type Options struct {
 	// ConsulTokenTTL.
 	ConsulTokenMaxTTL time.Duration
 
-	// Redis also starts a real redis-server that requires a password.
+	// Redis also starts a real redis-server that listens only on TLS 1.3,
+	// requires a client certificate that chains to the root CA, and
+	// requires a password.
 	Redis bool
 }
 
@@ -71,6 +73,9 @@ type Env struct {
 	OperatorCertFile, OperatorKeyFile string
 
 	// RedisAddr and RedisPasswordFile are set when Options.Redis is true.
+	// RedisAddr is "127.0.0.1:PORT" of the TLS port, whose server
+	// certificate is Layout.RedisCert; RedisTLSConfig returns a client
+	// config for it.
 	RedisAddr, RedisPasswordFile string
 
 	// AppRoles holds the AppRole credential files of every service, by

@@ -49,24 +49,34 @@ func TestStartStopsEveryProcess(t *testing.T) {
 			}
 		})
 
-		t.Run("redis requires password", func(t *testing.T) {
+		t.Run("redis requires password and TLS", func(t *testing.T) {
 			password, err := os.ReadFile(env.RedisPasswordFile)
 			if err != nil {
 				t.Fatal(err)
 			}
+			secret := strings.TrimSpace(string(password))
+			config := env.RedisTLSConfig(t)
 			ctx := context.Background()
-			if err := redisPing(ctx, env.RedisAddr, strings.TrimSpace(string(password))); err != nil {
+			if err := redisPing(ctx, env.RedisAddr, secret, config); err != nil {
 				t.Fatalf("ping with the password: %v", err)
 			}
-			if err := redisPing(ctx, env.RedisAddr, "wrong-password"); err == nil {
+			if err := redisPing(ctx, env.RedisAddr, "wrong-password", config); err == nil {
 				t.Fatal("Redis accepted a wrong password")
 			}
+			if err := redisPing(ctx, env.RedisAddr, secret, nil); err == nil {
+				t.Fatal("Redis accepted a plaintext connection")
+			}
+			noCert := config.Clone()
+			noCert.Certificates = nil
+			if err := redisPing(ctx, env.RedisAddr, secret, noCert); err == nil {
+				t.Fatal("Redis accepted a client without a certificate")
+			}
 			env.StopRedis(t)
-			if err := redisPing(ctx, env.RedisAddr, strings.TrimSpace(string(password))); err == nil {
+			if err := redisPing(ctx, env.RedisAddr, secret, config); err == nil {
 				t.Fatal("Redis answers after StopRedis")
 			}
 			env.StartRedis(t)
-			if err := redisPing(ctx, env.RedisAddr, strings.TrimSpace(string(password))); err != nil {
+			if err := redisPing(ctx, env.RedisAddr, secret, config); err != nil {
 				t.Fatalf("ping after StartRedis: %v", err)
 			}
 		})

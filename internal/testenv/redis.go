@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -15,11 +16,19 @@ import (
 	"time"
 )
 
-// redisConfig is the configuration of the harness's redis-server: loopback
-// only, no persistence, and a password. The file holds the password, so it
-// is mode 0600.
+// redisConfig is the configuration of the harness's redis-server, as in
+// the local stack: loopback only, no persistence, a password, and TLS 1.3
+// only (port 0 closes the plaintext port). Every client must present a
+// certificate that chains to the root CA. The file holds the password, so
+// it is mode 0600.
 const redisConfig = `bind 127.0.0.1
-port %d
+port 0
+tls-port %d
+tls-cert-file %s
+tls-key-file %s
+tls-ca-cert-file %s
+tls-auth-clients yes
+tls-protocols "TLSv1.3"
 protected-mode yes
 daemonize no
 save ""
@@ -55,7 +64,7 @@ func (e *Env) startRedis(ctx context.Context, t testing.TB, bin string) error {
 			return perr
 		}
 		e.RedisAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
-		text := fmt.Sprintf(redisConfig, ports[0], dir, password)
+		text := fmt.Sprintf(redisConfig, ports[0], e.Layout.RedisCert, e.Layout.RedisKey, e.CAFile, dir, password)
 		if err := os.WriteFile(configFile, []byte(text), 0o600); err != nil {
 			return fmt.Errorf("testenv: %w", err)
 		}
@@ -79,15 +88,48 @@ func (e *Env) startRedisProcess(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("testenv: %w", err)
 	}
+	config, err := e.redisOperatorTLS()
+	if err != nil {
+		return err
+	}
 	return e.waitReady(ctx, e.redis, func() error {
-		return redisPing(ctx, e.RedisAddr, strings.TrimSpace(string(password)))
+		return redisPing(ctx, e.RedisAddr, strings.TrimSpace(string(password)), config)
 	})
 }
 
-// redisPing authenticates and sends PING over the Redis protocol (RESP).
-func redisPing(ctx context.Context, addr, password string) error {
+// RedisTLSConfig returns a client TLS config for Redis: TLS 1.3, Redis's
+// certificate checked against the root CA, and the operator certificate
+// (signed by the root CA) as the client certificate. Services present
+// their Vault certificate instead.
+func (e *Env) RedisTLSConfig(t testing.TB) *tls.Config {
+	t.Helper()
+	config, err := e.redisOperatorTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return config
+}
+
+func (e *Env) redisOperatorTLS() (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(e.OperatorCertFile, e.OperatorKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("testenv: load operator certificate: %w", err)
+	}
+	return &tls.Config{RootCAs: e.CAPool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}, nil
+}
+
+// redisPing authenticates and sends PING over the Redis protocol (RESP),
+// over TLS with config, or in plaintext when config is nil.
+func redisPing(ctx context.Context, addr, password string, config *tls.Config) error {
 	dialer := net.Dialer{Timeout: time.Second}
-	conn, err := dialer.DialContext(ctx, "tcp", addr)
+	var conn net.Conn
+	var err error
+	if config != nil {
+		tlsDialer := tls.Dialer{NetDialer: &dialer, Config: config}
+		conn, err = tlsDialer.DialContext(ctx, "tcp", addr)
+	} else {
+		conn, err = dialer.DialContext(ctx, "tcp", addr)
+	}
 	if err != nil {
 		return err
 	}

@@ -294,7 +294,8 @@ func testBurst(t *testing.T, st *stack) {
 	}
 
 	// The budgets live in Redis, shared by every gateway instance.
-	rdb, err := redisstore.NewClient(redisstore.ClientOptions{Addr: st.env.RedisAddr, PasswordFile: st.env.RedisPasswordFile})
+	rdb, err := redisstore.NewClient(redisstore.ClientOptions{Addr: st.env.RedisAddr, PasswordFile: st.env.RedisPasswordFile,
+		TLS: st.env.RedisTLSConfig(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -171,6 +171,9 @@ func serviceEnv(env *testenv.Env, root, name, admin string) []string {
 			"BULWARK_RATELIMIT_STORE_BACKEND=redis",
 			"BULWARK_RATELIMIT_REDIS_ADDR="+env.RedisAddr,
 			"BULWARK_RATELIMIT_REDIS_PASSWORD_FILE="+env.RedisPasswordFile,
+			// The harness's Redis has only a TLS port and demands a client
+			// certificate: each service presents its Vault certificate.
+			"BULWARK_RATELIMIT_REDIS_TLS=true",
 		)
 	}
 	return vars

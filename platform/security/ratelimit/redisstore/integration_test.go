@@ -3,6 +3,7 @@ package redisstore
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"os"
 	"strings"
@@ -25,14 +26,11 @@ func startRedis(t *testing.T) *testenv.Env {
 	return testenv.Start(t, testenv.Options{Redis: true})
 }
 
-func newClient(t *testing.T, env *testenv.Env) *redis.Client {
+// newClient returns a client that reaches the harness's Redis over TLS
+// with config and the harness's password.
+func newClient(t *testing.T, env *testenv.Env, config *tls.Config) *redis.Client {
 	t.Helper()
-	c, err := NewClient(ClientOptions{Addr: env.RedisAddr, PasswordFile: env.RedisPasswordFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return tlsClient(t, env.RedisAddr, env.RedisPasswordFile, config)
 }
 
 // syncBuffer collects log output from concurrent writers.
@@ -61,13 +59,15 @@ func TestRedisIntegration(t *testing.T) {
 	}
 	secret := strings.TrimSpace(string(password))
 	ctx := context.Background()
+	service := serviceTLS(t, env, "orders")
 
 	t.Run("two instances share one budget", func(t *testing.T) {
-		a, err := New(Options{Client: newClient(t, env), Prefix: "test:shared:"})
+		// Two instances of the service, each with its own certificate.
+		a, err := New(Options{Client: newClient(t, env, service), Prefix: "test:shared:"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := New(Options{Client: newClient(t, env), Prefix: "test:shared:"})
+		b, err := New(Options{Client: newClient(t, env, serviceTLS(t, env, "orders")), Prefix: "test:shared:"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +107,7 @@ func TestRedisIntegration(t *testing.T) {
 	})
 
 	t.Run("reservation waits", func(t *testing.T) {
-		s, err := New(Options{Client: newClient(t, env), Prefix: "test:reserve:"})
+		s, err := New(Options{Client: newClient(t, env, service), Prefix: "test:reserve:"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func TestRedisIntegration(t *testing.T) {
 		if err := os.WriteFile(wrong, []byte("not-the-password\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		c, err := NewClient(ClientOptions{Addr: env.RedisAddr, PasswordFile: wrong})
+		c, err := NewClient(ClientOptions{Addr: env.RedisAddr, PasswordFile: wrong, TLS: service})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,12 +164,12 @@ func TestRedisIntegration(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		open, err := New(Options{Client: newClient(t, env), Prefix: "test:fallback:", OnError: FailOpen, Local: local,
+		open, err := New(Options{Client: newClient(t, env, service), Prefix: "test:fallback:", OnError: FailOpen, Local: local,
 			Clock: fake, Metrics: metrics, Logger: logger, RetryInterval: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
-		closed, err := New(Options{Client: newClient(t, env), Prefix: "test:fallback:", OnError: FailClosed,
+		closed, err := New(Options{Client: newClient(t, env, service), Prefix: "test:fallback:", OnError: FailClosed,
 			Clock: fake, Metrics: metrics, Logger: logger, RetryInterval: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
