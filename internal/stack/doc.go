@@ -8,8 +8,10 @@
 // (infra/consul/server.hcl, infra/vault/server.hcl and the fragments of
 // `bulwark bootstrap certs`), so it runs with the same TLS, ACL and AppRole
 // settings as the tests and the compose stack. Services receive only file
-// paths for their secrets. Redis requires a password from a 0600 file and
-// listens on loopback only. The operator credentials written for people are
+// paths for their secrets. Redis listens on loopback only, on a TLS 1.3
+// port with the server certificate of bootstrap certs, and requires both a
+// client certificate that chains to the root CA and a password from a 0600
+// file. The services present their Vault certificates to it. The operator credentials written for people are
 // read-only: a Consul token that can read the catalog and a Vault token that
 // can read the configuration but cannot issue certificates or tokens.
 //

@@ -59,6 +59,7 @@ func (s *stack) serviceEnv(name string, withRedis bool) []string {
 			"BULWARK_RATELIMIT_STORE_BACKEND=redis",
 			"BULWARK_RATELIMIT_REDIS_ADDR="+s.redisAddr(),
 			"BULWARK_RATELIMIT_REDIS_PASSWORD_FILE="+s.paths.RedisPassword(),
+			"BULWARK_RATELIMIT_REDIS_TLS=true",
 		)
 	}
 	if name == "gateway" {
