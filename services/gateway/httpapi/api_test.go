@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -222,11 +223,19 @@ func TestLoginFailuresUniform(t *testing.T) {
 	c.do("POST", "/v1/sessions", "", `{"email":"ann@example.com","password":1}`).wantStatus(t, 400, "password")
 }
 
-// recordingLimiter allows the first n attempts and records the keys.
+// recordingLimiter allows the first n attempts and records the keys of
+// attempts and of failures.
 type recordingLimiter struct {
-	mu    sync.Mutex
-	n     int
-	calls [][2]string
+	mu       sync.Mutex
+	n        int
+	calls    [][2]string
+	failures [][2]string
+}
+
+func (l *recordingLimiter) Failed(username, ip string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.failures = append(l.failures, [2]string{username, ip})
 }
 
 func (l *recordingLimiter) Allow(username, ip string) (bool, time.Duration) {
@@ -259,6 +268,11 @@ func TestLoginLimiter(t *testing.T) {
 	}
 	if len(limiter.calls) != 3 {
 		t.Errorf("limiter calls = %d, want 3", len(limiter.calls))
+	}
+	// Only the wrong password counts as a failure: not the sign-up's
+	// login, not the rate-limited attempt.
+	if want := [][2]string{{"ann@example.com", "192.0.2.10"}}; !reflect.DeepEqual(limiter.failures, want) {
+		t.Errorf("limiter failures = %v, want %v", limiter.failures, want)
 	}
 }
 

@@ -36,8 +36,12 @@ type Products interface {
 // LoginLimiter limits password attempts. The gateway calls Allow before each
 // password check with the normalized email and the client address. To reject
 // the attempt, Allow returns false and the wait until the next allowed one.
+// The gateway calls Failed with the same arguments when the users service
+// rejected the password of an allowed attempt, so that budgets of failures
+// are charged only for failures.
 type LoginLimiter interface {
 	Allow(username, ip string) (ok bool, retryAfter time.Duration)
+	Failed(username, ip string)
 }
 
 // Backends are the services behind the gateway.

@@ -77,12 +77,13 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
+	// The key is the email as the users service normalizes it, so that
+	// changing its case or padding it does not reset the limit.
+	username := strings.ToLower(strings.TrimSpace(req.Email))
+	clientIP := a.cfg.ClientIP(r)
 	if a.cfg.LoginLimiter != nil {
-		// The key is the email as the users service normalizes it, so that
-		// changing its case or padding it does not reset the limit.
-		username := strings.ToLower(strings.TrimSpace(req.Email))
-		if ok, retry := a.cfg.LoginLimiter.Allow(username, a.cfg.ClientIP(r)); !ok {
-			a.cfg.Log.WarnContext(r.Context(), "login rate-limited", "client_ip", a.cfg.ClientIP(r))
+		if ok, retry := a.cfg.LoginLimiter.Allow(username, clientIP); !ok {
+			a.cfg.Log.WarnContext(r.Context(), "login rate-limited", "client_ip", clientIP)
 			writeError(w, &apiError{status: http.StatusTooManyRequests, code: codes[429],
 				message: "too many login attempts; retry later", retryAfter: max(retry, time.Second)})
 			return
@@ -92,7 +93,16 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	rsp, err := a.b.Users.Login(ctx, &usersapi.LoginRequest{Email: req.Email, Password: req.Password})
 	if err != nil {
-		writeError(w, backendError(r.Context(), a.cfg.Log, usersapi.ServiceName, err))
+		e := backendError(r.Context(), a.cfg.Log, usersapi.ServiceName, err)
+		if e.status == http.StatusUnauthorized && a.cfg.LoginLimiter != nil {
+			// A wrong password or an unknown email, which the users
+			// service answers with the same 401.
+			// NOTE: a 401 of the users service's authorization (the
+			// gateway's own certificate expired on an open connection)
+			// counts too; certificate rotation makes it rare.
+			a.cfg.LoginLimiter.Failed(username, clientIP)
+		}
+		writeError(w, e)
 		return
 	}
 	writeJSON(w, http.StatusCreated, sessionResponse{UserID: rsp.UserID, Token: rsp.Token, ExpiresAt: rsp.ExpiresAt})
