@@ -39,7 +39,8 @@
 //	  default: 20/s burst 40       # both classes unless client or ip is set
 //	  client: 50/s burst 100       # per authenticated client
 //	  ip: 10/s burst 20            # per client address
-//	  routes: {"POST /v1/orders": 5/s burst 10}
+//	  routes: {"POST /v1/orders": 5/s burst 10}   # per client, on that route
+//	  global_routes: {"POST /v1/users": 8/s burst 18}  # all clients together
 //	  trusted_proxies: [10.0.0.0/8]
 //	  forwarded_header: X-Forwarded-For   # or Forwarded
 //	  ipv6_prefix: 64
@@ -84,6 +85,7 @@
 //	BULWARK_RATELIMIT_GATEWAY_CLIENT             gateway.client
 //	BULWARK_RATELIMIT_GATEWAY_IP                 gateway.ip
 //	BULWARK_RATELIMIT_GATEWAY_ROUTE_<NAME>       gateway.routes[name], NAME = EnvName(route)
+//	BULWARK_RATELIMIT_GATEWAY_GLOBAL_ROUTE_<NAME>  gateway.global_routes[name]
 //	BULWARK_RATELIMIT_GATEWAY_TRUSTED_PROXIES    gateway.trusted_proxies, comma-separated
 //	BULWARK_RATELIMIT_GATEWAY_FORWARDED_HEADER   gateway.forwarded_header
 //	BULWARK_RATELIMIT_GATEWAY_IPV6_PREFIX        gateway.ipv6_prefix

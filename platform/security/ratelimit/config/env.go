@@ -91,6 +91,13 @@ var mapEnv = []envMap{
 				f.Gateway.Routes = map[string]string{}
 			}
 		}},
+	{prefix: "GATEWAY_GLOBAL_ROUTE_", path: "gateway.global_routes", names: func(o LoadOptions) []string { return o.Routes },
+		entry: func(f *file) map[string]string { return f.Gateway.GlobalRoutes },
+		create: func(f *file) {
+			if f.Gateway.GlobalRoutes == nil {
+				f.Gateway.GlobalRoutes = map[string]string{}
+			}
+		}},
 	{prefix: "CLIENT_SERVICE_", path: "client.services",
 		entry: func(f *file) map[string]string { return clientOf(f).Services },
 		create: func(f *file) {

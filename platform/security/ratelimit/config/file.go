@@ -50,6 +50,7 @@ type gatewaySection struct {
 	Client          string            `yaml:"client"`
 	IP              string            `yaml:"ip"`
 	Routes          map[string]string `yaml:"routes"`
+	GlobalRoutes    map[string]string `yaml:"global_routes"`
 	TrustedProxies  []string          `yaml:"trusted_proxies"`
 	ForwardedHeader string            `yaml:"forwarded_header"`
 	IPv6Prefix      string            `yaml:"ipv6_prefix"`

@@ -221,7 +221,14 @@ func (p *parser) gateway(g *GatewaySettings, f *gatewaySection, opts LoadOptions
 	if l := p.optionalLimit("gateway.ip", f.IP); !l.IsZero() {
 		g.Rules.Callers[ratelimit.ClassIP] = l
 	}
-	g.Rules.Endpoints = p.limits("gateway.routes", f.Routes, oneOf("route", "gateway routes", opts.Routes, false))
+	route := oneOf("route", "gateway routes", opts.Routes, false)
+	g.Rules.Endpoints = p.limits("gateway.routes", f.Routes, route)
+	for name, limit := range p.limits("gateway.global_routes", f.GlobalRoutes, route) {
+		if g.Rules.Pairs == nil {
+			g.Rules.Pairs = map[string]map[string]ratelimit.Limit{}
+		}
+		g.Rules.Pairs[name] = map[string]ratelimit.Limit{httplimit.ClassGlobal: limit}
+	}
 	if f.Login.Username != "" {
 		p.fail("gateway.login.username", f.Login.Username, errLoginUsernameReplaced)
 	}

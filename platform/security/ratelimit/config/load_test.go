@@ -103,6 +103,8 @@ gateway:
   ip: 10/s burst 20
   routes:
     POST /v1/orders: 2/s burst 4
+  global_routes:
+    POST /v1/orders: 6/s burst 12
   trusted_proxies: [10.0.0.0/8, "fd00::/8"]
   forwarded_header: Forwarded
   ipv6_prefix: 56
@@ -151,6 +153,8 @@ func TestLoadFullFile(t *testing.T) {
 		{"gateway client", s.Gateway.Rules.Callers[ratelimit.ClassClient], ratelimit.PerSecond(50, 100)},
 		{"gateway ip", s.Gateway.Rules.Callers[ratelimit.ClassIP], ratelimit.PerSecond(10, 20)},
 		{"gateway route", s.Gateway.Rules.Endpoints["POST /v1/orders"], ratelimit.PerSecond(2, 4)},
+		{"gateway global route", s.Gateway.Rules.Pairs["POST /v1/orders"],
+			map[string]ratelimit.Limit{httplimit.ClassGlobal: ratelimit.PerSecond(6, 12)}},
 		{"proxies", s.Gateway.ClientIP.TrustedProxies,
 			[]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}},
 		{"forwarded", s.Gateway.ClientIP.Header, httplimit.HeaderForwarded},
@@ -214,6 +218,10 @@ func TestLoadRejectsInvalidSettings(t *testing.T) {
 		{desc: "unknown topic", file: "subscriber:\n  topics:\n    order.deleted: 1/s\n",
 			wantErrs: []string{`subscriber.topics["order.deleted"]`, "not one of"}},
 		{desc: "unknown route", file: "gateway:\n  routes:\n    GET /admin: 1/s\n", wantErrs: []string{`gateway.routes["GET /admin"]`}},
+		{desc: "unknown global route", file: "gateway:\n  global_routes:\n    GET /admin: 1/s\n",
+			wantErrs: []string{`gateway.global_routes["GET /admin"]`, "not one of"}},
+		{desc: "bad global route limit", file: "gateway:\n  global_routes:\n    POST /v1/orders: 1/s burst 0\n",
+			wantErrs: []string{`gateway.global_routes["POST /v1/orders"]`, "burst 0"}},
 		{desc: "client without default", file: "client:\n  max_wait: 1s\n", wantErrs: []string{"client.default", "RATE/PERIOD"}},
 		{desc: "misspelt setting", file: "handler:\n  defualt: 1/s\n", wantErrs: []string{"field defualt not found"}},
 		{desc: "bad proxy", file: "gateway:\n  trusted_proxies: [10.0.0.1]\n",
@@ -305,6 +313,7 @@ func TestEnvOverrides(t *testing.T) {
 		"BULWARK_RATELIMIT_HANDLER_CALLER_ORDER_SYNC=9/h burst 1",
 		"BULWARK_RATELIMIT_SUBSCRIBER_TOPIC_ORDER_CREATED=3/s burst 3",
 		"BULWARK_RATELIMIT_GATEWAY_ROUTE_POST__V1_ORDERS=1/s burst 1",
+		"BULWARK_RATELIMIT_GATEWAY_GLOBAL_ROUTE_POST__V1_ORDERS=3/s burst 3",
 		"BULWARK_RATELIMIT_GATEWAY_TRUSTED_PROXIES=10.0.0.0/8, 192.168.0.0/16",
 		"BULWARK_RATELIMIT_CLIENT_DEFAULT=100/s",
 		"BULWARK_RATELIMIT_CLIENT_SERVICE_INVENTORY=10/s",
@@ -332,6 +341,7 @@ func TestEnvOverrides(t *testing.T) {
 		{"env caller", s.Handler.Rules.Callers["order-sync"], ratelimit.PerHour(9, 1)},
 		{"env topic", s.Subscriber.Rules.Endpoints["order.created"], ratelimit.PerSecond(3, 3)},
 		{"env route", s.Gateway.Rules.Endpoints["POST /v1/orders"], ratelimit.PerSecond(1, 1)},
+		{"env global route", s.Gateway.Rules.Pairs["POST /v1/orders"][httplimit.ClassGlobal], ratelimit.PerSecond(3, 3)},
 		{"env proxies", s.Gateway.ClientIP.TrustedProxies,
 			[]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.0.0/16")}},
 		{"env client", s.Client != nil && s.Client.Rules.Callers["inventory"] == ratelimit.PerSecond(10, 10), true},

@@ -68,7 +68,8 @@ type ClientSettings struct {
 // GatewaySettings limit HTTP requests and login attempts (httplimit).
 type GatewaySettings struct {
 	// Rules has the class limits in Callers (ratelimit.ClassClient and
-	// ratelimit.ClassIP) and route limits in Endpoints.
+	// ratelimit.ClassIP), route limits per client in Endpoints, and route
+	// limits shared by all clients in Pairs[route][httplimit.ClassGlobal].
 	Rules    ratelimit.Rules
 	Login    httplimit.LoginLimits
 	ClientIP httplimit.ClientIPOptions

@@ -18,6 +18,13 @@ import (
 // (rejections, store failures) at most.
 const LogInterval = 10 * time.Second
 
+// ClassGlobal is the key class of a route's budget shared by all clients:
+// the caller under which Rules.Pairs holds it, and the class label of its
+// metrics. The gateway sizes it below the budget that the backend behind
+// the route gives the gateway, so that the gateway rejects a flood from many
+// clients before the backend does.
+const ClassGlobal = "global"
+
 // Options configures New.
 type Options struct {
 	// Store decides requests. Required.
@@ -28,7 +35,10 @@ type Options struct {
 	// therefore holds the limit of each class, and Rules.Default applies
 	// to a class without one. The endpoint is the route (see Route). A
 	// route named in Rules.Endpoints or Rules.Pairs gets budgets of its
-	// own, while all other routes share one budget per client. Required.
+	// own, while all other routes share one budget per client. A limit in
+	// Rules.Pairs[route][ClassGlobal] is one budget of the route shared by
+	// all clients, spent after the client's own budget admitted the
+	// request. Required.
 	Rules func() *ratelimit.Rules
 	// ClientKey returns the authenticated client of a request, such as a
 	// user ID or API key, and false when there is none. Only a SHA-256
@@ -111,24 +121,30 @@ func (m *Middleware) admit(w http.ResponseWriter, r *http.Request) bool {
 		subject = "ip:" + m.opts.ClientIP.Subject(m.opts.ClientIP.ClientIP(r))
 	}
 	scope := ""
-	if _, ok := rules.Endpoints[route]; ok {
-		scope = route
-	} else if _, ok := rules.Pairs[route]; ok {
+	if routeScoped(rules, route) {
 		scope = route
 	}
 	limit := rules.Lookup(route, class)
 
 	res, err := m.opts.Store.Take(r.Context(), ratelimit.Key{Scope: scope, Subject: subject}, limit, 0)
 	if err != nil {
-		if ok, suppressed := m.failures.Allow(time.Now()); ok {
-			m.opts.Logger.ErrorContext(r.Context(), "rate limit store failed; rejecting the request",
-				"route", route, "class", class, "err", err, "suppressed", suppressed)
-		}
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "rate limit unavailable; retry later", http.StatusServiceUnavailable)
+		m.storeFailed(w, r, route, class, err)
 		return false
 	}
 	m.opts.Metrics.Observe(metricsRoute(route), class, res.Allowed)
+	if global, ok := rules.Pairs[route][ClassGlobal]; ok && res.Allowed {
+		// The client's budget is spent first, so a client over its own
+		// limit spends nothing of the budget that all clients share.
+		shared, err := m.opts.Store.Take(r.Context(), ratelimit.Key{Scope: route, Subject: ClassGlobal}, global, 0)
+		if err != nil {
+			m.storeFailed(w, r, route, ClassGlobal, err)
+			return false
+		}
+		m.opts.Metrics.Observe(metricsRoute(route), ClassGlobal, shared.Allowed)
+		if !shared.Allowed {
+			res, class = shared, ClassGlobal
+		}
+	}
 	setHeaders(w.Header(), m.opts.Headers, res)
 	if res.Allowed {
 		return true
@@ -138,6 +154,32 @@ func (m *Middleware) admit(w http.ResponseWriter, r *http.Request) bool {
 			"client_ip", m.opts.ClientIP.ClientIPString(r), "retry_after", res.RetryAfter, "suppressed", suppressed)
 	}
 	m.opts.OnReject(w, r, res)
+	return false
+}
+
+// storeFailed logs a store error at a bounded rate and rejects the request
+// with 503, so that limits fail closed unless the store falls back itself.
+func (m *Middleware) storeFailed(w http.ResponseWriter, r *http.Request, route, class string, err error) {
+	if ok, suppressed := m.failures.Allow(time.Now()); ok {
+		m.opts.Logger.ErrorContext(r.Context(), "rate limit store failed; rejecting the request",
+			"route", route, "class", class, "err", err, "suppressed", suppressed)
+	}
+	w.Header().Set("Retry-After", "1")
+	http.Error(w, "rate limit unavailable; retry later", http.StatusServiceUnavailable)
+}
+
+// routeScoped reports whether the per-client budgets of route are apart
+// from those of other routes: the route has an endpoint rule or a pair
+// rule of a client class. A global limit alone leaves them shared.
+func routeScoped(rules *ratelimit.Rules, route string) bool {
+	if _, ok := rules.Endpoints[route]; ok {
+		return true
+	}
+	for class := range rules.Pairs[route] {
+		if class != ClassGlobal {
+			return true
+		}
+	}
 	return false
 }
 

@@ -188,6 +188,80 @@ func TestMiddlewareRouteBudget(t *testing.T) {
 	}
 }
 
+// TestMiddlewareGlobalRouteBudget floods one route from many addresses,
+// each within its own budget: the route's global budget rejects the flood,
+// other routes are unaffected, and a client over its own budget spends
+// nothing of the global one.
+func TestMiddlewareGlobalRouteBudget(t *testing.T) {
+	rules := &ratelimit.Rules{
+		Default:   ratelimit.PerMinute(100, 100),
+		Endpoints: map[string]ratelimit.Limit{"POST /users": ratelimit.PerMinute(2, 2)},
+		Pairs:     map[string]map[string]ratelimit.Limit{"POST /users": {ClassGlobal: ratelimit.PerMinute(5, 5)}},
+	}
+	route := func(r *http.Request) string { return r.Method + " " + r.URL.Path }
+	rg := newRig(t, rules, Options{Route: route})
+	req := func(method, path, remote string) *http.Request {
+		r := httptest.NewRequest(method, path, nil)
+		r.RemoteAddr = remote
+		return r
+	}
+
+	// One address spends its own budget of 2; its third request is
+	// rejected by that budget and must not spend the global one.
+	for i := range 3 {
+		w := rg.do(req(http.MethodPost, "/users", "198.51.100.1:1"))
+		want := http.StatusNoContent
+		if i == 2 {
+			want = http.StatusTooManyRequests
+		}
+		if w.Code != want {
+			t.Fatalf("request %d from one address: status %d, want %d", i+1, w.Code, want)
+		}
+	}
+	// Three more addresses: the global budget of 5 has 3 left.
+	for i, remote := range []string{"198.51.100.2:1", "198.51.100.3:1", "198.51.100.4:1"} {
+		if w := rg.do(req(http.MethodPost, "/users", remote)); w.Code != http.StatusNoContent {
+			t.Fatalf("request %d within the global budget: status %d", i+1, w.Code)
+		}
+	}
+	rejected := rg.do(req(http.MethodPost, "/users", "198.51.100.5:1"))
+	if rejected.Code != http.StatusTooManyRequests {
+		t.Fatalf("sixth request to the route from a fresh address: status %d, want 429 from the global budget", rejected.Code)
+	}
+	wantHeaders(t, "global rejection", rejected.Header(), map[string]string{
+		"Retry-After": "12", "RateLimit-Limit": "5", "RateLimit-Remaining": "0",
+	})
+	if w := rg.do(req(http.MethodGet, "/products", "198.51.100.5:1")); w.Code != http.StatusNoContent {
+		t.Fatalf("other route during the flood: status %d, want 204", w.Code)
+	}
+	rg.clock.Advance(12 * time.Second)
+	if w := rg.do(req(http.MethodPost, "/users", "198.51.100.5:1")); w.Code != http.StatusNoContent {
+		t.Fatalf("request after Retry-After: status %d, want 204", w.Code)
+	}
+}
+
+// TestMiddlewareGlobalOnlyKeepsSharedBudget gives a route only a global
+// limit: its per-client requests still share the budget of the other
+// routes, so the global limit adds no budget of its own.
+func TestMiddlewareGlobalOnlyKeepsSharedBudget(t *testing.T) {
+	rules := &ratelimit.Rules{
+		Default: ratelimit.PerMinute(1, 1),
+		Pairs:   map[string]map[string]ratelimit.Limit{"POST /users": {ClassGlobal: ratelimit.PerMinute(100, 100)}},
+	}
+	route := func(r *http.Request) string { return r.Method + " " + r.URL.Path }
+	rg := newRig(t, rules, Options{Route: route})
+	get := httptest.NewRequest(http.MethodGet, "/products", nil)
+	get.RemoteAddr = "198.51.100.1:1"
+	if w := rg.do(get); w.Code != http.StatusNoContent {
+		t.Fatalf("GET /products: status %d", w.Code)
+	}
+	post := httptest.NewRequest(http.MethodPost, "/users", nil)
+	post.RemoteAddr = "198.51.100.1:1"
+	if w := rg.do(post); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("POST /users after the shared budget is spent: status %d, want 429", w.Code)
+	}
+}
+
 type failingStore struct{}
 
 func (failingStore) Take(context.Context, ratelimit.Key, ratelimit.Limit, time.Duration) (ratelimit.Result, error) {
