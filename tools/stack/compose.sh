@@ -236,10 +236,20 @@ prepare_state() {
 	(
 		umask 077
 		# Persistence is off: the rate-limit counters are short-lived.
+		# Only the TLS port is open (port 0), and every client must present
+		# a certificate that chains to the root CA: the services present
+		# their Vault certificates. bootstrap-certs writes server.pem and
+		# server-key.pem next to this file.
 		printf '%s\n' \
 			'# Written by tools/stack/compose.sh; contains the password.' \
 			'bind 0.0.0.0' \
-			'port 6379' \
+			'port 0' \
+			'tls-port 6379' \
+			'tls-cert-file /etc/redis/server.pem' \
+			'tls-key-file /etc/redis/server-key.pem' \
+			'tls-ca-cert-file /etc/redis/ca.pem' \
+			'tls-auth-clients yes' \
+			'tls-protocols "TLSv1.3"' \
 			'protected-mode yes' \
 			'save ""' \
 			'appendonly no' \
