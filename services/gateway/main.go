@@ -107,8 +107,11 @@ func newHTTPLimits(svc *boot.Service) (*httpLimits, error) {
 		return nil, err
 	}
 	common := httplimit.Options{
-		Store:    limits.Store,
-		Rules:    limits.Reloader.GatewayRules,
+		Store: limits.Store,
+		Rules: limits.Reloader.GatewayRules,
+		// The per-address middleware runs before routing, so the route
+		// comes from the route table and not from r.Pattern.
+		Route:    httpapi.RouteOf,
 		ClientIP: clientIP,
 		Headers:  settings.Headers,
 		Metrics:  limits.Metrics,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"runtime/debug"
+	"sync"
 )
 
 // API serves the gateway's HTTP/JSON API.
@@ -58,6 +59,23 @@ func Routes() []string {
 		names[i] = r.method + " " + r.path
 	}
 	return names
+}
+
+// routeMux matches requests against the route table without serving them.
+var routeMux = sync.OnceValue(func() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, r := range routes {
+		mux.Handle(r.method+" "+r.path, http.NotFoundHandler())
+	}
+	return mux
+})
+
+// RouteOf returns the name of the route that r matches, as Routes names it,
+// or "" when r matches none. Middleware in Config.Middleware runs before
+// routing, where r.Pattern is still empty, and keys route limits by this.
+func RouteOf(r *http.Request) string {
+	_, pattern := routeMux().Handler(r)
+	return pattern
 }
 
 func (a *API) routes() {

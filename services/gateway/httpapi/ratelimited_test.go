@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,5 +31,31 @@ func TestWriteRateLimitedUsesErrorFormat(t *testing.T) {
 	}
 	if body.Error.Message == "" {
 		t.Error("error.message is empty")
+	}
+}
+
+func TestRouteOf(t *testing.T) {
+	tests := []struct {
+		method, target, want string
+	}{
+		{"POST", "/v1/users", "POST /v1/users"},
+		{"GET", "/v1/orders/0123", "GET /v1/orders/{id}"},
+		{"POST", "/v1/orders/0123/cancel", "POST /v1/orders/{id}/cancel"},
+		{"HEAD", "/v1/products", "GET /v1/products"},
+		{"GET", "/v1/users", ""},
+		{"GET", "/v1/admin", ""},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(tt.method, tt.target, nil)
+		if got := RouteOf(r); got != tt.want {
+			t.Errorf("RouteOf(%s %s) = %q, want %q", tt.method, tt.target, got, tt.want)
+		}
+	}
+	for _, name := range Routes() {
+		method, path, _ := strings.Cut(name, " ")
+		path = strings.ReplaceAll(path, "{id}", "0123")
+		if got := RouteOf(httptest.NewRequest(method, path, nil)); got != name {
+			t.Errorf("RouteOf of route %s = %q", name, got)
+		}
 	}
 }
