@@ -32,6 +32,6 @@ func ExampleCerts() {
 	fmt.Println("first run changes:", first.Count())
 	fmt.Println("second run changed anything:", second.Changed())
 	// Output:
-	// first run changes: 9
+	// first run changes: 10
 	// second run changed anything: false
 }
