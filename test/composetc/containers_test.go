@@ -3,6 +3,7 @@ package composetc
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -65,7 +66,12 @@ func testMounts(ctx context.Context, t *testing.T, s *stack) {
 		"bootstrap":       {state},
 		"consul":          {filepath.Join(state, "consul"), filepath.Join(state, "ca.pem")},
 		"vault":           {filepath.Join(state, "vault"), filepath.Join(state, "ca.pem")},
-		"redis":           {filepath.Join(state, "redis", "redis.conf")},
+		"redis": {
+			filepath.Join(state, "redis", "redis.conf"),
+			filepath.Join(state, "redis", "server.pem"),
+			filepath.Join(state, "redis", "server-key.pem"),
+			filepath.Join(state, "ca.pem"),
+		},
 		"gateway": {
 			filepath.Join(state, "ca.pem"),
 			filepath.Join(state, "services", "gateway"),
@@ -96,26 +102,70 @@ func testMounts(ctx context.Context, t *testing.T, s *stack) {
 	}
 }
 
-// testRedisRequiresPassword checks that Redis rejects a command from a
-// client that has not authenticated. The host reaches Redis at its fixed
-// address on the internal network.
+// testRedisRequiresPassword checks that Redis rejects plaintext clients,
+// TLS clients without a certificate, and clients with a trusted certificate
+// that have not sent the password. The host reaches Redis at its fixed
+// address on the internal network, which its certificate names.
 func testRedisRequiresPassword(t *testing.T, s *stack) {
-	conn, err := net.DialTimeout("tcp", s.subnet+".12:6379", 5*time.Second)
+	addr := s.subnet + ".12:6379"
+	roots, err := s.caPool()
 	if err != nil {
-		t.Fatalf("connect to Redis: %v", err)
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Write([]byte("SET probe attacker\r\n")); err != nil {
-		t.Fatalf("write to Redis: %v", err)
-	}
-	reply, err := bufio.NewReader(conn).ReadString('\n')
+	operator := filepath.Join(s.stateDir(), "operator")
+	trusted, err := tls.LoadX509KeyPair(filepath.Join(operator, "client.pem"), filepath.Join(operator, "client-key.pem"))
 	if err != nil {
-		t.Fatalf("read the Redis reply: %v", err)
+		t.Fatalf("load the operator client certificate: %v", err)
 	}
-	if !strings.HasPrefix(reply, "-NOAUTH") {
-		t.Errorf("Redis replied %q to an unauthenticated SET, want -NOAUTH", reply)
+
+	t.Run("plaintext", func(t *testing.T) {
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("connect to Redis: %v", err)
+		}
+		defer conn.Close()
+		if reply, err := sendRedisCommand(conn); err == nil {
+			t.Errorf("Redis replied %q to a plaintext SET, want the connection closed", reply)
+		}
+	})
+
+	t.Run("TLS without client certificate", func(t *testing.T) {
+		config := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13}
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, config)
+		if err != nil {
+			return // rejected during the handshake
+		}
+		defer conn.Close()
+		if reply, err := sendRedisCommand(conn); err == nil {
+			t.Errorf("Redis replied %q to a client without a certificate, want the handshake rejected", reply)
+		}
+	})
+
+	t.Run("trusted certificate without password", func(t *testing.T) {
+		config := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{trusted}}
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, config)
+		if err != nil {
+			t.Fatalf("TLS to Redis with the operator certificate: %v", err)
+		}
+		defer conn.Close()
+		reply, err := sendRedisCommand(conn)
+		if err != nil {
+			t.Fatalf("read the Redis reply: %v", err)
+		}
+		if !strings.HasPrefix(reply, "-NOAUTH") {
+			t.Errorf("Redis replied %q to an unauthenticated SET, want -NOAUTH", reply)
+		}
+	})
+}
+
+// sendRedisCommand sends SET probe attacker on conn and returns the first
+// line of the reply.
+func sendRedisCommand(conn net.Conn) (string, error) {
+	if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		return "", err
 	}
+	if _, err := conn.Write([]byte("SET probe attacker\r\n")); err != nil {
+		return "", err
+	}
+	return bufio.NewReader(conn).ReadString('\n')
 }

@@ -79,9 +79,17 @@ func (s *stack) prepareState(uid, gid int) error {
 		return err
 	}
 	// Persistence is off because the rate-limit counters are short-lived.
+	// Redis listens only on TLS and requires a client certificate that
+	// chains to the root CA. bootstrap-certs writes the server key pair.
 	config := strings.Join([]string{
 		"bind 0.0.0.0",
-		"port 6379",
+		"port 0",
+		"tls-port 6379",
+		"tls-cert-file /etc/redis/server.pem",
+		"tls-key-file /etc/redis/server-key.pem",
+		"tls-ca-cert-file /etc/redis/ca.pem",
+		"tls-auth-clients yes",
+		`tls-protocols "TLSv1.3"`,
 		"protected-mode yes",
 		`save ""`,
 		"appendonly no",
