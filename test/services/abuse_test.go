@@ -13,8 +13,8 @@ import (
 )
 
 // gatewayLimitMessage is error.message of a 429 from the gateway's own
-// limits (httpapi.WriteRateLimited). A 429 passed on from a backend says
-// "too many requests; retry later" instead.
+// limits (httpapi.WriteRateLimited). A 429 passed on from a backend has the
+// message "too many requests; retry later" instead.
 const gatewayLimitMessage = "rate limit exceeded; retry after the number of seconds in Retry-After"
 
 // testLoginLockout is the lockout attack: wrong passwords for a victim's

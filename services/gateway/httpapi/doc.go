@@ -16,8 +16,9 @@
 //     504); only the client-error details that backends write for end users
 //     are passed on.
 //   - Password guessing: Config.LoginLimiter is asked before every password
-//     check, keyed by the normalized email and the client address, and told
-//     of every wrong password, so that budgets of failures count failures.
+//     check, keyed by the normalized email and the client address. Its
+//     Failed method is called after every wrong password, so that budgets
+//     of failed attempts count only failures.
 //
 // Every error is a JSON body {"error": {"code", "message", "field"}}.
 package httpapi

@@ -95,8 +95,8 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		e := backendError(r.Context(), a.cfg.Log, usersapi.ServiceName, err)
 		if e.status == http.StatusUnauthorized && a.cfg.LoginLimiter != nil {
-			// A wrong password or an unknown email, which the users
-			// service answers with the same 401.
+			// A wrong password or an unknown email, for both of which
+			// the users service returns the same 401.
 			// NOTE: a 401 of the users service's authorization (the
 			// gateway's own certificate expired on an open connection)
 			// counts too; certificate rotation makes it rare.

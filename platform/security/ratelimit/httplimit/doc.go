@@ -22,7 +22,8 @@
 // address. Only failed attempts spend the username's budget across all
 // addresses, the hard cap on guessing spread over many addresses. Failures
 // from other addresses therefore do not lock the owner out until that cap
-// is spent; once it is, the owner waits too, which is the price of the cap.
+// is spent. Once it is spent, the owner waits too, which is the price of
+// the cap.
 // The address budget is checked first, so attempts from an address over its
 // limit spend nothing of the other two. The username budget is checked
 // before the password with a probe that spends almost nothing (ProbeLimit),

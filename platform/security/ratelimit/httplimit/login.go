@@ -179,8 +179,8 @@ func (l *Login) Allow(username, ip string) (ok bool, retryAfter time.Duration) {
 	return res.Allowed, res.RetryAfter
 }
 
-// Failed is Fail for a gateway's login limiter interface. A store error is
-// logged; the failure then goes uncounted.
+// Failed is Fail for a gateway's login limiter interface. A failure that
+// the store did not count, because of an error or a rejection, is logged.
 func (l *Login) Failed(username, _ string) {
 	res, err := l.Fail(context.Background(), username)
 	if err != nil {
@@ -188,7 +188,8 @@ func (l *Login) Failed(username, _ string) {
 		return
 	}
 	if !res.Allowed {
-		l.logThrottled("failed login attempt not counted: the username's failure budget is a whole window past its limit")
+		l.logThrottled("failed login attempt not counted: the username's failure budget is a whole window " +
+			"past its limit, or the store rejects while Redis is unreachable")
 	}
 }
 
