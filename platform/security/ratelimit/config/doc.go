@@ -2,17 +2,17 @@
 // BULWARK_RATELIMIT_ environment variables, validates them at start, and
 // reloads them without a restart.
 //
-// The old setting gateway.login.username (and its variable) is rejected
-// with an error that names its replacements: it counted every attempt on an
-// account from any address, so a few wrong passwords from anywhere locked
-// the owner out.
-//
 // Threat: a limit that is silently wrong protects nothing. Load therefore
 // fails on a misspelt setting, an endpoint name that matches no endpoint, a
 // negative rate or a burst of zero. Its error names each invalid setting
 // (by its path in the file, or by its variable) with the value, and lists
 // every such error at once. A reload that fails the same checks keeps the
 // current limits.
+//
+// The old setting gateway.login.username (and its variable) is rejected
+// with an error that names its replacements: it counted every attempt on an
+// account from any address, so a few wrong passwords from anywhere locked
+// the owner out.
 //
 // # File
 //
@@ -40,7 +40,7 @@
 //	  client: 50/s burst 100       # per authenticated client
 //	  ip: 10/s burst 20            # per client address
 //	  routes: {"POST /v1/orders": 5/s burst 10}   # per client, on that route
-//	  global_routes: {"POST /v1/users": 8/s burst 18}  # all clients together
+//	  global_routes: {"POST /v1/users": 8/s burst 16}  # all clients together
 //	  trusted_proxies: [10.0.0.0/8]
 //	  forwarded_header: X-Forwarded-For   # or Forwarded
 //	  ipv6_prefix: 64
