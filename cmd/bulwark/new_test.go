@@ -61,11 +61,11 @@ func TestNewServiceCommand(t *testing.T) {
 	repo := newRepo(t)
 	var stdout, stderr bytes.Buffer
 	// The flags may follow the name.
-	code := run(context.Background(), []string{"new", "service", "payments", "-repo", repo}, &stdout, &stderr)
+	code := run(context.Background(), []string{"new", "service", "scaffoldcheck", "-repo", repo}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit code = %d, stderr:\n%s", code, stderr.String())
 	}
-	for _, want := range []string{"services/payments/main.go", "infra/authz.yaml", "Payments.Ping: [gateway]", "make up"} {
+	for _, want := range []string{"services/scaffoldcheck/main.go", "infra/authz.yaml", "Scaffoldcheck.Ping: [gateway]", "make up"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}
@@ -73,11 +73,11 @@ func TestNewServiceCommand(t *testing.T) {
 
 	stdout.Reset()
 	stderr.Reset()
-	code = run(context.Background(), []string{"new", "service", "-repo", repo, "payments"}, &stdout, &stderr)
+	code = run(context.Background(), []string{"new", "service", "-repo", repo, "scaffoldcheck"}, &stdout, &stderr)
 	if code != 1 {
 		t.Errorf("second run: exit code = %d, want 1", code)
 	}
-	if !strings.Contains(stderr.String(), `"payments" is already in use`) {
+	if !strings.Contains(stderr.String(), `"scaffoldcheck" is already in use`) {
 		t.Errorf("second run: stderr = %q, want it to name the used name", stderr.String())
 	}
 

@@ -28,8 +28,13 @@ var fixtureFiles = []string{
 
 // newFixture copies the files of the real repository that the scaffold
 // uses into a temporary directory and returns it.
+//
+// The expectations of these tests (free names, the next compose address)
+// hold for the four services that Bulwark ships. In a fork that has added
+// services, the tests skip and name the added services.
 func newFixture(t *testing.T) string {
 	t.Helper()
+	skipIfServicesAdded(t)
 	repo := t.TempDir()
 	for _, rel := range fixtureFiles {
 		data, err := os.ReadFile(filepath.Join("..", "..", filepath.FromSlash(rel)))
@@ -345,4 +350,25 @@ func replaceIn(t *testing.T, path, old, replacement string) {
 		t.Fatalf("%s does not contain %q", path, old)
 	}
 	writeFile(t, path, strings.Replace(text, old, replacement, 1))
+}
+
+// skipIfServicesAdded skips the test when the repository's services.yaml
+// lists services beyond the four that Bulwark ships.
+func skipIfServicesAdded(t *testing.T) {
+	t.Helper()
+	services, err := bootstrap.LoadServices(filepath.Join("..", "..", servicesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped := []string{"gateway", "users", "orders", "inventory"}
+	var added []string
+	for _, s := range services {
+		if !slices.Contains(shipped, s.Name) {
+			added = append(added, s.Name)
+		}
+	}
+	if len(added) > 0 {
+		t.Skipf("services.yaml lists services beyond the shipped four (%s); these tests expect the shipped files",
+			strings.Join(added, ", "))
+	}
 }

@@ -45,10 +45,11 @@ const (
 )
 
 // The scaffolded service and its example endpoint, as a gRPC method of the
-// go-micro server: /<service>.<Handler>/<Method>.
+// go-micro server: /<service>.<Handler>/<Method>. The name is one that a
+// fork is unlikely to have added itself, such as the README's "payments".
 const (
-	serviceName = "payments"
-	pingMethod  = "/payments.Payments/Ping"
+	serviceName = "scaffoldcheck"
+	pingMethod  = "/scaffoldcheck.Scaffoldcheck/Ping"
 )
 
 func TestScaffoldedServiceIsSecured(t *testing.T) {
@@ -101,7 +102,7 @@ func TestScaffoldedServiceIsSecured(t *testing.T) {
 
 	// Allow the gateway, and only the gateway, to call the endpoint.
 	authzFile := filepath.Join(repo, "infra", "authz.yaml")
-	replaceInFile(t, authzFile, "  payments: {}\n", "  payments:\n    Payments.Ping: [gateway]\n")
+	replaceInFile(t, authzFile, "  scaffoldcheck: {}\n", "  scaffoldcheck:\n    Scaffoldcheck.Ping: [gateway]\n")
 
 	svc := startService(t, bin, env, role, repo)
 	consul := consulClient(t, env)
@@ -123,14 +124,14 @@ func TestScaffoldedServiceIsSecured(t *testing.T) {
 		err = own.Agent().ServiceRegister(&consulapi.AgentServiceRegistration{ID: "impostor", Name: "orders", Port: 1})
 		if err == nil {
 			_ = own.Agent().ServiceDeregister("impostor")
-			t.Fatal("the payments token registered the service orders")
+			t.Fatal("the scaffolded service's token registered the service orders")
 		}
 		if !strings.Contains(err.Error(), "Permission denied") {
-			t.Errorf("registering orders with the payments token: %v, want Permission denied", err)
+			t.Errorf("registering orders with the scaffolded service's token: %v, want Permission denied", err)
 		}
-		reg := &consulapi.AgentServiceRegistration{ID: "payments-scaffold-check", Name: serviceName, Port: 1}
+		reg := &consulapi.AgentServiceRegistration{ID: "scaffoldcheck-extra", Name: serviceName, Port: 1}
 		if err := own.Agent().ServiceRegister(reg); err != nil {
-			t.Fatalf("the payments token cannot register payments: %v", err)
+			t.Fatalf("the scaffolded service's token cannot register its own name: %v", err)
 		}
 		if err := own.Agent().ServiceDeregister(reg.ID); err != nil {
 			t.Errorf("deregister %s: %v", reg.ID, err)
@@ -151,14 +152,14 @@ func TestScaffoldedServiceIsSecured(t *testing.T) {
 	t.Run("caller not in its rows denied", func(t *testing.T) {
 		_, err := ping(address, clientTLS(t, env, "users"), "from users")
 		if code := status.Code(err); code != codes.PermissionDenied {
-			t.Errorf("users calling Payments.Ping = %v (%v), want PermissionDenied", code, err)
+			t.Errorf("users calling Scaffoldcheck.Ping = %v (%v), want PermissionDenied", code, err)
 		}
 	})
 
 	t.Run("allowed caller succeeds", func(t *testing.T) {
 		rsp, err := ping(address, clientTLS(t, env, "gateway"), "from gateway")
 		if err != nil {
-			t.Fatalf("gateway calling Payments.Ping: %v", err)
+			t.Fatalf("gateway calling Scaffoldcheck.Ping: %v", err)
 		}
 		if rsp.Caller != "gateway" || rsp.Message != "from gateway" {
 			t.Errorf("response = %+v, want caller gateway and the message back", rsp)
@@ -166,7 +167,7 @@ func TestScaffoldedServiceIsSecured(t *testing.T) {
 	})
 
 	t.Run("burst rate limited", func(t *testing.T) {
-		// The generated limit of Payments.Ping is 10/s with a burst of 20,
+		// The generated limit of Scaffoldcheck.Ping is 10/s with a burst of 20,
 		// so 60 calls at once cannot all pass.
 		const calls = 60
 		conn := dial(t, address, clientTLS(t, env, "gateway"))
@@ -475,7 +476,7 @@ func vaultLogin(t *testing.T, env *testenv.Env, role testenv.AppRole) *vaultclie
 	return vc
 }
 
-// consulToken reads a Consul token from the payments role of Vault's Consul
+// consulToken reads a Consul token from the scaffolded service's role of Vault's Consul
 // secrets engine, as the service does.
 func consulToken(t *testing.T, env *testenv.Env, role testenv.AppRole) string {
 	t.Helper()
@@ -548,7 +549,7 @@ func dial(t *testing.T, address string, tlsConfig *tls.Config) *grpc.ClientConn 
 	return conn
 }
 
-// ping calls Payments.Ping once over a new connection.
+// ping calls Scaffoldcheck.Ping once over a new connection.
 func ping(address string, tlsConfig *tls.Config, message string) (*pingResponse, error) {
 	conn, err := grpc.NewClient(address, grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig)))
 	if err != nil {
