@@ -121,11 +121,24 @@ func TestStackScriptFollowsRecordedMode(t *testing.T) {
 		}
 	}
 
-	// A recorded native stack blocks a switch to compose.
+	// up on a recorded compose stack stays in compose mode.
+	out, err := runMode(t, root, path, nil, "up")
+	if err != nil || !strings.Contains(out, "compose.sh up") {
+		t.Errorf("up on a recorded compose stack: %v\n%s", err, out)
+	}
+
+	// up on a recorded native stack stays native although Docker responds.
+	// Native mode fails in the fake root, which has no Go module.
 	if err := os.WriteFile(filepath.Join(state, "mode"), []byte("native\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err := runMode(t, root, path, nil, "up")
+	out, _ = runMode(t, root, path, nil, "up")
+	if !strings.Contains(out, "mode native: recorded") || strings.Contains(out, "compose.sh up") {
+		t.Errorf("up did not keep the recorded native mode:\n%s", out)
+	}
+
+	// An explicit switch to compose over a native stack is rejected.
+	out, err = runMode(t, root, path, []string{"BULWARK_MODE=compose"}, "up")
 	if err == nil {
 		t.Fatalf("up switched a native stack to compose:\n%s", out)
 	}

@@ -6,8 +6,9 @@
 # up picks compose mode when a Docker engine responds to `docker info` and both
 # docker-compose.yml and tools/stack/compose.sh exist, else native mode
 # (local processes through `bulwark up`). BULWARK_MODE=native|compose
-# overrides the choice. down, clean and status follow the mode recorded in
-# the state directory's mode file (BULWARK_STACK_DIR, default .bulwark).
+# overrides the choice. A stack that already exists keeps the mode recorded
+# in the state directory's mode file (BULWARK_STACK_DIR, default .bulwark),
+# and down, clean and status follow that mode too.
 set -euo pipefail
 
 root=$(CDPATH= cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
@@ -86,8 +87,15 @@ run_mode() {
 command=$1
 case $command in
 up)
-	mode=$(choose_mode)
 	recorded=$(recorded_mode)
+	if [[ -n $recorded && -z ${BULWARK_MODE:-} ]]; then
+		# A stack that exists keeps its mode, so make down then make up
+		# restarts the same stack.
+		echo "mode $recorded: recorded in $state_dir/mode (make clean, then BULWARK_MODE, to change it)" >&2
+		mode=$recorded
+	else
+		mode=$(choose_mode)
+	fi
 	if [[ -n $recorded && $recorded != "$mode" ]]; then
 		die "$state_dir contains a $recorded stack; run 'make clean' before switching to $mode, or set BULWARK_MODE=$recorded"
 	fi
