@@ -44,7 +44,7 @@ type Options struct {
 
 	// Redis also starts a real redis-server that listens only on TLS 1.3,
 	// requires a client certificate that chains to the root CA, and
-	// requires a password.
+	// requires a login as one ACL user per service or the operator.
 	Redis bool
 }
 
@@ -72,11 +72,22 @@ type Env struct {
 	// by the root CA, for tests that talk to Consul directly.
 	OperatorCertFile, OperatorKeyFile string
 
-	// RedisAddr and RedisPasswordFile are set when Options.Redis is true.
-	// RedisAddr is "127.0.0.1:PORT" of the TLS port, whose server
-	// certificate is Layout.RedisCert; RedisTLSConfig returns a client
-	// config for it.
-	RedisAddr, RedisPasswordFile string
+	// RedisAddr, RedisUsername, RedisPasswordFile and RedisUsers are set
+	// when Options.Redis is true. RedisAddr is "127.0.0.1:PORT" of the TLS
+	// port, whose server certificate is Layout.RedisCert; RedisTLSConfig
+	// returns a client config for it. Redis's default user is off.
+	RedisAddr string
+
+	// RedisUsername (RedisOperatorUser) and RedisPasswordFile are the
+	// operator's login: PING, INFO, and GET, PTTL and SCAN on rate-limit
+	// keys, nothing else.
+	RedisUsername, RedisPasswordFile string
+
+	// RedisUsers holds each service's Redis login, by service name. A
+	// service's user may run only the rate-limit store's commands, and
+	// only on keys under "bulwark:ratelimit:<name>:". Its password file is
+	// in Layout.ServiceDir(name).
+	RedisUsers map[string]RedisUser
 
 	// AppRoles holds the AppRole credential files of every service, by
 	// service name.

@@ -44,42 +44,59 @@ func TestStartStopsEveryProcess(t *testing.T) {
 			for _, path := range []string{env.ConsulManagementTokenFile, env.VaultRootTokenFile, env.OperatorKeyFile, env.RedisPasswordFile} {
 				assertMode(t, path, 0o600)
 			}
+			for _, name := range env.Services {
+				user, ok := env.RedisUsers[name]
+				if !ok || user.Username != name {
+					t.Errorf("Redis user of %s is %+v, want the name %q", name, user, name)
+					continue
+				}
+				assertMode(t, user.PasswordFile, 0o600)
+				if filepath.Dir(user.PasswordFile) != env.Layout.ServiceDir(name) {
+					t.Errorf("Redis password file of %s is %s, want it in %s", name, user.PasswordFile, env.Layout.ServiceDir(name))
+				}
+			}
 			if env.CAPool == nil {
 				t.Error("CAPool is nil")
 			}
 		})
 
-		t.Run("redis requires password and TLS", func(t *testing.T) {
+		t.Run("redis requires login and TLS", func(t *testing.T) {
 			password, err := os.ReadFile(env.RedisPasswordFile)
 			if err != nil {
 				t.Fatal(err)
 			}
 			secret := strings.TrimSpace(string(password))
+			user := env.RedisUsername
 			config := env.RedisTLSConfig(t)
 			ctx := context.Background()
-			if err := redisPing(ctx, env.RedisAddr, secret, config); err != nil {
+			if err := redisPing(ctx, env.RedisAddr, user, secret, config); err != nil {
 				t.Fatalf("ping with the password: %v", err)
 			}
-			if err := redisPing(ctx, env.RedisAddr, "wrong-password", config); err == nil {
+			if err := redisPing(ctx, env.RedisAddr, user, "wrong-password", config); err == nil {
 				t.Fatal("Redis accepted a wrong password")
 			}
-			if err := redisPing(ctx, env.RedisAddr, secret, nil); err == nil {
+			if err := redisPing(ctx, env.RedisAddr, "default", secret, config); err == nil {
+				t.Fatal("Redis accepted a login as the default user")
+			}
+			if err := redisPing(ctx, env.RedisAddr, user, secret, nil); err == nil {
 				t.Fatal("Redis accepted a plaintext connection")
 			}
 			noCert := config.Clone()
 			noCert.Certificates = nil
-			if err := redisPing(ctx, env.RedisAddr, secret, noCert); err == nil {
+			if err := redisPing(ctx, env.RedisAddr, user, secret, noCert); err == nil {
 				t.Fatal("Redis accepted a client without a certificate")
 			}
 			env.StopRedis(t)
-			if err := redisPing(ctx, env.RedisAddr, secret, config); err == nil {
+			if err := redisPing(ctx, env.RedisAddr, user, secret, config); err == nil {
 				t.Fatal("Redis answers after StopRedis")
 			}
 			env.StartRedis(t)
-			if err := redisPing(ctx, env.RedisAddr, secret, config); err != nil {
+			if err := redisPing(ctx, env.RedisAddr, user, secret, config); err != nil {
 				t.Fatalf("ping after StartRedis: %v", err)
 			}
 		})
+
+		t.Run("redis ACL users", func(t *testing.T) { testRedisACL(t, env) })
 
 		t.Run("vault restart", func(t *testing.T) {
 			env.StopVault(t)

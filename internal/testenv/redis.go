@@ -3,9 +3,7 @@ package testenv
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -17,10 +15,10 @@ import (
 )
 
 // redisConfig is the configuration of the harness's redis-server, as in
-// the local stack: loopback only, no persistence, a password, and TLS 1.3
-// only (port 0 closes the plaintext port). Every client must present a
-// certificate that chains to the root CA. The file holds the password, so
-// it is mode 0600.
+// the local stack: loopback only, no persistence, TLS 1.3 only (port 0
+// closes the plaintext port), and the ACL users of redisACL. Every client
+// must present a certificate that chains to the root CA and log in as one
+// of those users. The file holds password hashes, so it is mode 0600.
 const redisConfig = `bind 127.0.0.1
 port 0
 tls-port %d
@@ -34,8 +32,7 @@ daemonize no
 save ""
 appendonly no
 dir %s
-requirepass %s
-`
+%s`
 
 // startRedis writes the password and configuration files and starts
 // redis-server, retrying with a new port when the chosen one was taken.
@@ -44,27 +41,21 @@ func (e *Env) startRedis(ctx context.Context, t testing.TB, bin string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("testenv: %w", err)
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return fmt.Errorf("testenv: generate Redis password: %w", err)
-	}
-	password := hex.EncodeToString(raw)
-	e.RedisPasswordFile = filepath.Join(dir, "password")
-	if err := os.WriteFile(e.RedisPasswordFile, []byte(password+"\n"), 0o600); err != nil {
-		return fmt.Errorf("testenv: %w", err)
+	acl, err := e.createRedisUsers(dir)
+	if err != nil {
+		return err
 	}
 	configFile := filepath.Join(dir, "redis.conf")
 	e.redis = newProcess("redis", bin, e.Dir, configFile)
 	registerStop(t, e.redis)
 
-	var err error
 	for attempt := 1; attempt <= startAttempts; attempt++ {
 		ports, perr := freePorts(1)
 		if perr != nil {
 			return perr
 		}
 		e.RedisAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
-		text := fmt.Sprintf(redisConfig, ports[0], e.Layout.RedisCert, e.Layout.RedisKey, e.CAFile, dir, password)
+		text := fmt.Sprintf(redisConfig, ports[0], e.Layout.RedisCert, e.Layout.RedisKey, e.CAFile, dir, acl)
 		if err := os.WriteFile(configFile, []byte(text), 0o600); err != nil {
 			return fmt.Errorf("testenv: %w", err)
 		}
@@ -93,7 +84,7 @@ func (e *Env) startRedisProcess(ctx context.Context) error {
 		return err
 	}
 	return e.waitReady(ctx, e.redis, func() error {
-		return redisPing(ctx, e.RedisAddr, strings.TrimSpace(string(password)), config)
+		return redisPing(ctx, e.RedisAddr, e.RedisUsername, strings.TrimSpace(string(password)), config)
 	})
 }
 
@@ -118,9 +109,9 @@ func (e *Env) redisOperatorTLS() (*tls.Config, error) {
 	return &tls.Config{RootCAs: e.CAPool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}, nil
 }
 
-// redisPing authenticates and sends PING over the Redis protocol (RESP),
-// over TLS with config, or in plaintext when config is nil.
-func redisPing(ctx context.Context, addr, password string, config *tls.Config) error {
+// redisPing logs in as username and sends PING over the Redis protocol
+// (RESP), over TLS with config, or in plaintext when config is nil.
+func redisPing(ctx context.Context, addr, username, password string, config *tls.Config) error {
 	dialer := net.Dialer{Timeout: time.Second}
 	var conn net.Conn
 	var err error
@@ -135,7 +126,8 @@ func redisPing(ctx context.Context, addr, password string, config *tls.Config) e
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-	command := fmt.Sprintf("*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n", len(password), password)
+	command := fmt.Sprintf("*3\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n",
+		len(username), username, len(password), password)
 	if _, err := conn.Write([]byte(command)); err != nil {
 		return err
 	}
@@ -155,7 +147,7 @@ func redisPing(ctx context.Context, addr, password string, config *tls.Config) e
 }
 
 // StopRedis stops Redis. Nothing persists: StartRedis brings back an empty
-// Redis on the same port with the same password.
+// Redis on the same port with the same users and passwords.
 func (e *Env) StopRedis(t testing.TB) {
 	t.Helper()
 	if e.redis == nil {
@@ -166,8 +158,8 @@ func (e *Env) StopRedis(t testing.TB) {
 	}
 }
 
-// StartRedis starts a stopped Redis on the same port with the same
-// password.
+// StartRedis starts a stopped Redis on the same port with the same users
+// and passwords.
 func (e *Env) StartRedis(t testing.TB) {
 	t.Helper()
 	if e.redis == nil {

@@ -63,6 +63,15 @@ func TestSecuredStack(t *testing.T) {
 		}
 	})
 	t.Run("no secret in service logs", func(t *testing.T) { testNoSecretInLogs(t, st) })
+	t.Run("every service reaches Redis", func(t *testing.T) {
+		// A service whose Redis user lacks a command or key falls back to
+		// local limits and logs the failure, which fails this check.
+		for _, name := range serviceNames {
+			if log := st.services[name].logText(t); strings.Contains(log, "Redis unavailable") {
+				t.Errorf("%s decided without Redis:\n%s", name, st.services[name].tail(20))
+			}
+		}
+	})
 	t.Run("data directories are private", func(t *testing.T) { testDataDirModes(t, st) })
 	t.Run("SIGTERM stops every service", func(t *testing.T) { testStopAll(t, st) })
 }
@@ -298,8 +307,8 @@ func testBurst(t *testing.T, st *stack) {
 	}
 
 	// The budgets live in Redis, shared by every gateway instance.
-	rdb, err := redisstore.NewClient(redisstore.ClientOptions{Addr: st.env.RedisAddr, PasswordFile: st.env.RedisPasswordFile,
-		TLS: st.env.RedisTLSConfig(t)})
+	rdb, err := redisstore.NewClient(redisstore.ClientOptions{Addr: st.env.RedisAddr, Username: st.env.RedisUsername,
+		PasswordFile: st.env.RedisPasswordFile, TLS: st.env.RedisTLSConfig(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -614,7 +623,10 @@ func testNoSecretInLogs(t *testing.T, st *stack) {
 		read(name+" secret_id", st.env.AppRoles[name].SecretIDFile)
 		read(name+" role_id", st.env.AppRoles[name].RoleIDFile)
 	}
-	read("Redis password", st.env.RedisPasswordFile)
+	read("Redis operator password", st.env.RedisPasswordFile)
+	for _, name := range serviceNames {
+		read(name+" Redis password", st.env.RedisUsers[name].PasswordFile)
+	}
 	for _, name := range serviceNames {
 		log := st.services[name].logText(t)
 		for what, secret := range secrets {

@@ -170,7 +170,10 @@ func serviceEnv(env *testenv.Env, root, name, admin string) []string {
 		vars = append(vars,
 			"BULWARK_RATELIMIT_STORE_BACKEND=redis",
 			"BULWARK_RATELIMIT_REDIS_ADDR="+env.RedisAddr,
-			"BULWARK_RATELIMIT_REDIS_PASSWORD_FILE="+env.RedisPasswordFile,
+			// Each service logs in as its own ACL user, which reaches only
+			// keys under bulwark:ratelimit:<name>:.
+			"BULWARK_RATELIMIT_REDIS_USERNAME="+env.RedisUsers[name].Username,
+			"BULWARK_RATELIMIT_REDIS_PASSWORD_FILE="+env.RedisUsers[name].PasswordFile,
 			// The harness's Redis has only a TLS port and demands a client
 			// certificate: each service presents its Vault certificate.
 			"BULWARK_RATELIMIT_REDIS_TLS=true",

@@ -14,12 +14,13 @@ import (
 // parallel goroutines, over 10,000 keys.
 func BenchmarkTake(b *testing.B) {
 	env := testenv.Start(b, testenv.Options{Redis: true})
-	client, err := NewClient(ClientOptions{Addr: env.RedisAddr, PasswordFile: env.RedisPasswordFile, TLS: env.RedisTLSConfig(b)})
+	client, err := NewClient(ClientOptions{Addr: env.RedisAddr, Username: env.RedisUsers["gateway"].Username,
+		PasswordFile: env.RedisUsers["gateway"].PasswordFile, TLS: env.RedisTLSConfig(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer client.Close()
-	redisStore, err := New(Options{Client: client, Prefix: "bench:", OnError: FailClosed})
+	redisStore, err := New(Options{Client: client, Prefix: DefaultPrefix + "gateway:bench:", OnError: FailClosed})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -27,10 +27,16 @@ func startRedis(t *testing.T) *testenv.Env {
 }
 
 // newClient returns a client that reaches the harness's Redis over TLS
-// with config and the harness's password.
-func newClient(t *testing.T, env *testenv.Env, config *tls.Config) *redis.Client {
+// with config, logged in as the ACL user of service.
+func newClient(t *testing.T, env *testenv.Env, service string, config *tls.Config) *redis.Client {
 	t.Helper()
-	return tlsClient(t, env.RedisAddr, env.RedisPasswordFile, config)
+	return tlsClient(t, env.RedisAddr, env.RedisUsers[service], config)
+}
+
+// servicePrefix returns the key prefix of service followed by test, under
+// which the service's Redis user may read and write.
+func servicePrefix(service, test string) string {
+	return DefaultPrefix + service + ":" + test + ":"
 }
 
 // syncBuffer collects log output from concurrent writers.
@@ -53,7 +59,7 @@ func (s *syncBuffer) String() string {
 
 func TestRedisIntegration(t *testing.T) {
 	env := startRedis(t)
-	password, err := os.ReadFile(env.RedisPasswordFile)
+	password, err := os.ReadFile(env.RedisUsers["orders"].PasswordFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,12 +68,13 @@ func TestRedisIntegration(t *testing.T) {
 	service := serviceTLS(t, env, "orders")
 
 	t.Run("two instances share one budget", func(t *testing.T) {
-		// Two instances of the service, each with its own certificate.
-		a, err := New(Options{Client: newClient(t, env, service), Prefix: "test:shared:"})
+		// Two gateway instances, each with its own certificate, logged in
+		// as the gateway's Redis user.
+		a, err := New(Options{Client: newClient(t, env, "gateway", serviceTLS(t, env, "gateway")), Prefix: servicePrefix("gateway", "shared")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := New(Options{Client: newClient(t, env, serviceTLS(t, env, "orders")), Prefix: "test:shared:"})
+		b, err := New(Options{Client: newClient(t, env, "gateway", serviceTLS(t, env, "gateway")), Prefix: servicePrefix("gateway", "shared")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +114,7 @@ func TestRedisIntegration(t *testing.T) {
 	})
 
 	t.Run("reservation waits", func(t *testing.T) {
-		s, err := New(Options{Client: newClient(t, env, service), Prefix: "test:reserve:"})
+		s, err := New(Options{Client: newClient(t, env, "orders", service), Prefix: servicePrefix("orders", "reserve")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +135,7 @@ func TestRedisIntegration(t *testing.T) {
 		if err := os.WriteFile(wrong, []byte("not-the-password\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		c, err := NewClient(ClientOptions{Addr: env.RedisAddr, PasswordFile: wrong, TLS: service})
+		c, err := NewClient(ClientOptions{Addr: env.RedisAddr, Username: "orders", PasswordFile: wrong, TLS: service})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,6 +157,26 @@ func TestRedisIntegration(t *testing.T) {
 		}
 	})
 
+	t.Run("another service's keys are rejected", func(t *testing.T) {
+		// The inventory user, even with a prefix aimed at the gateway's
+		// keys, cannot spend or reset the gateway's budgets: Redis rejects
+		// the script with NOPERM and a closed store rejects the request.
+		logs := &syncBuffer{}
+		s, err := New(Options{Client: newClient(t, env, "inventory", serviceTLS(t, env, "inventory")),
+			Prefix: servicePrefix("gateway", "shared"), OnError: FailClosed, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A fresh key, so that only the ACL can reject the request.
+		res, err := s.Take(ctx, ratelimit.Key{Scope: "Orders.Create", Subject: "acl-probe"}, ratelimit.PerHour(6, 10), 0)
+		if err != nil || res.Allowed {
+			t.Fatalf("Take on the gateway's key as inventory = %+v, %v; want a closed rejection", res, err)
+		}
+		if !strings.Contains(logs.String(), "NOPERM") {
+			t.Fatalf("log %q does not report Redis's NOPERM", logs)
+		}
+	})
+
 	// The fallback cases stop Redis, so they run last.
 	t.Run("fallback while Redis is stopped", func(t *testing.T) {
 		fake := clock.NewFake(time.Now())
@@ -164,12 +191,12 @@ func TestRedisIntegration(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		open, err := New(Options{Client: newClient(t, env, service), Prefix: "test:fallback:", OnError: FailOpen, Local: local,
+		open, err := New(Options{Client: newClient(t, env, "orders", service), Prefix: servicePrefix("orders", "fallback"), OnError: FailOpen, Local: local,
 			Clock: fake, Metrics: metrics, Logger: logger, RetryInterval: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
-		closed, err := New(Options{Client: newClient(t, env, service), Prefix: "test:fallback:", OnError: FailClosed,
+		closed, err := New(Options{Client: newClient(t, env, "orders", service), Prefix: servicePrefix("orders", "fallback"), OnError: FailClosed,
 			Clock: fake, Metrics: metrics, Logger: logger, RetryInterval: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)

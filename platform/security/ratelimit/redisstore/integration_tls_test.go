@@ -69,10 +69,10 @@ func serviceTLS(t *testing.T, env *testenv.Env, service string) *tls.Config {
 	}
 }
 
-// tlsClient returns a client of addr with the test harness's password.
-func tlsClient(t *testing.T, addr, passwordFile string, config *tls.Config) *redis.Client {
+// tlsClient returns a client of addr that logs in as user.
+func tlsClient(t *testing.T, addr string, user testenv.RedisUser, config *tls.Config) *redis.Client {
 	t.Helper()
-	c, err := NewClient(ClientOptions{Addr: addr, PasswordFile: passwordFile, TLS: config})
+	c, err := NewClient(ClientOptions{Addr: addr, Username: user.Username, PasswordFile: user.PasswordFile, TLS: config})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +90,9 @@ func ping(c *redis.Client) error {
 // redis-server that listens only on TLS and demands client certificates.
 func TestRedisTLS(t *testing.T) {
 	env := startRedis(t)
+	// The PING checks log in as the operator, because the services' users
+	// may run only the store's commands.
+	operator := testenv.RedisUser{Username: env.RedisUsername, PasswordFile: env.RedisPasswordFile}
 	password, err := os.ReadFile(env.RedisPasswordFile)
 	if err != nil {
 		t.Fatal(err)
@@ -98,14 +101,14 @@ func TestRedisTLS(t *testing.T) {
 	service := serviceTLS(t, env, "orders")
 
 	t.Run("service certificate accepted", func(t *testing.T) {
-		if err := ping(tlsClient(t, env.RedisAddr, env.RedisPasswordFile, service)); err != nil {
+		if err := ping(tlsClient(t, env.RedisAddr, operator, service)); err != nil {
 			t.Fatalf("PING with the service certificate: %v", err)
 		}
 	})
 
 	t.Run("client without certificate rejected", func(t *testing.T) {
 		config := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: env.CAPool}
-		err := ping(tlsClient(t, env.RedisAddr, env.RedisPasswordFile, config))
+		err := ping(tlsClient(t, env.RedisAddr, operator, config))
 		if err == nil || !strings.Contains(err.Error(), "certificate required") {
 			t.Fatalf("PING without a client certificate = %v, want Redis's certificate required alert", err)
 		}
@@ -118,21 +121,21 @@ func TestRedisTLS(t *testing.T) {
 			RootCAs:      env.CAPool,
 			Certificates: []tls.Certificate{foreign.Leaf(t, "orders")},
 		}
-		err := ping(tlsClient(t, env.RedisAddr, env.RedisPasswordFile, config))
+		err := ping(tlsClient(t, env.RedisAddr, operator, config))
 		if err == nil || !strings.Contains(err.Error(), "unknown certificate authority") {
 			t.Fatalf("PING with a certificate from another CA = %v, want Redis's unknown CA alert", err)
 		}
 	})
 
 	t.Run("plaintext client rejected", func(t *testing.T) {
-		err := ping(tlsClient(t, env.RedisAddr, env.RedisPasswordFile, nil))
+		err := ping(tlsClient(t, env.RedisAddr, operator, nil))
 		if err == nil {
 			t.Fatal("Redis answered a plaintext client")
 		}
 	})
 
 	t.Run("password required over TLS", func(t *testing.T) {
-		err := ping(tlsClient(t, env.RedisAddr, "", service))
+		err := ping(tlsClient(t, env.RedisAddr, testenv.RedisUser{}, service))
 		if err == nil || !strings.Contains(err.Error(), "NOAUTH") {
 			t.Fatalf("PING without a password = %v, want NOAUTH", err)
 		}
@@ -140,7 +143,7 @@ func TestRedisTLS(t *testing.T) {
 		if err := os.WriteFile(wrong, []byte("not-the-password\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		err = ping(tlsClient(t, env.RedisAddr, wrong, service))
+		err = ping(tlsClient(t, env.RedisAddr, testenv.RedisUser{Username: env.RedisUsername, PasswordFile: wrong}, service))
 		if err == nil || !strings.Contains(err.Error(), "WRONGPASS") {
 			t.Fatalf("PING with a wrong password = %v, want WRONGPASS", err)
 		}
@@ -148,7 +151,7 @@ func TestRedisTLS(t *testing.T) {
 
 	t.Run("server certificate from another CA rejected", func(t *testing.T) {
 		rogue := startRogueRedis(t, testca.New(t))
-		err := ping(tlsClient(t, rogue.addr, env.RedisPasswordFile, service))
+		err := ping(tlsClient(t, rogue.addr, operator, service))
 		if err == nil {
 			t.Fatal("the client accepted a Redis server certificate from another CA")
 		}
@@ -162,7 +165,12 @@ func TestRedisTLS(t *testing.T) {
 
 	t.Run("wire carries no plaintext", func(t *testing.T) {
 		tap := startTap(t, env.RedisAddr)
-		store, err := New(Options{Client: tlsClient(t, tap.addr, env.RedisPasswordFile, service), Prefix: "test:tls:", OnError: FailClosed})
+		orders := env.RedisUsers["orders"]
+		ordersPassword, err := os.ReadFile(orders.PasswordFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store, err := New(Options{Client: tlsClient(t, tap.addr, orders, service), Prefix: servicePrefix("orders", "tls"), OnError: FailClosed})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +184,7 @@ func TestRedisTLS(t *testing.T) {
 		if len(sent) < 2 || sent[0] != 0x16 || sent[1] != 0x03 {
 			t.Fatalf("the client's first bytes are %q, want a TLS handshake record", sent[:min(len(sent), 16)])
 		}
-		for _, plain := range [][]byte{secret, []byte("AUTH"), []byte("EVALSHA"), []byte("test:tls:")} {
+		for _, plain := range [][]byte{bytes.TrimSpace(ordersPassword), []byte("orders"), []byte("HELLO"), []byte("EVALSHA"), []byte(":tls:")} {
 			if bytes.Contains(sent, plain) {
 				t.Errorf("the client sent %q in plaintext", plain)
 			}
