@@ -47,11 +47,11 @@ func (jsonCodec) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
 func (jsonCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 func (jsonCodec) Name() string                       { return "json" }
 
-// TestExpiredCertificateOnOpenGRPCConnection calls a go-micro gRPC server
+// TestGRPCExpiryOnOpenConnection calls a go-micro gRPC server
 // over one mTLS connection from a plain gRPC client whose certificate
 // expires after the handshake: the call before expiry passes, the call
 // after it gets Unauthenticated on the same connection.
-func TestExpiredCertificateOnOpenGRPCConnection(t *testing.T) {
+func TestGRPCExpiryOnOpenConnection(t *testing.T) {
 	ca := pkitest.NewCA(t)
 	policy, err := authz.Parse("p.yaml", []byte("services: [orders, inventory]\nendpoints:\n  inventory:\n    Probe.Ping: [orders]\n"))
 	if err != nil {
