@@ -19,8 +19,8 @@
 //     products, places an order, sees the stock go down, cancels and sees
 //     the stock come back, and sends a burst that gets 429 with Retry-After.
 //  5. It checks that only the gateway publishes a port, that each container
-//     mounts only its own secrets and that Redis rejects a client without
-//     the password.
+//     mounts only its own secrets, and that Redis rejects plaintext clients,
+//     TLS clients without a certificate and clients without the password.
 //  6. It runs `bulwark verify -json` against the stack and requires every
 //     check to pass. Then it recreates the gateway with a per-address limit
 //     too high for any burst and requires verify's limits group to fail.
