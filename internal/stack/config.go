@@ -124,7 +124,7 @@ type Paths struct {
 	Root     string // the state directory
 	State    string // bootstrap state directory (internal/bootstrap Layout)
 	Data     string // one SQLite directory per service
-	Redis    string // Redis password and configuration
+	Redis    string // Redis operator password and configuration
 	Operator string // read-only operator tokens
 	Run      string // process records and logs
 	Bin      string // service binaries
@@ -161,7 +161,9 @@ func (p Paths) Log(name string) string { return filepath.Join(p.Run, name+".log"
 // PortBase is the file that records the port base of the state directory.
 func (p Paths) PortBase() string { return filepath.Join(p.Run, "port-base") }
 
-// RedisPassword is the file containing the Redis password.
+// RedisPassword is the file containing the password of the Redis
+// operator user (RedisOperatorUser). Each service's password is in its
+// bootstrap credentials directory instead.
 func (p Paths) RedisPassword() string { return filepath.Join(p.Redis, "password") }
 
 // ConsulOperatorToken is the file containing the read-only Consul token.

@@ -9,11 +9,16 @@
 // `bulwark bootstrap certs`), so it runs with the same TLS, ACL and AppRole
 // settings as the tests and the compose stack. Services receive only file
 // paths for their secrets. Redis listens on loopback only, on a TLS 1.3
-// port with the server certificate of bootstrap certs, and requires both a
-// client certificate that chains to the root CA and a password from a 0600
-// file. The services present their Vault certificates to it. The operator credentials written for people are
-// read-only: a Consul token that can read the catalog and a Vault token that
-// can read the configuration but cannot issue certificates or tokens.
+// port with the server certificate of bootstrap certs. It requires a
+// client certificate that chains to the root CA and a login as a named ACL
+// user, because the default user is off. The services present their Vault
+// certificates to it. Each service logs in as its own user, with a password
+// in state/services/<name>/redis-password (0600), and may run only the
+// rate-limit store's commands on keys under bulwark:ratelimit:<name>:. The
+// operator credentials written for people are read-only: a Consul token
+// that can read the catalog, a Vault token that can read the configuration
+// but cannot issue certificates or tokens, and a Redis user that can PING,
+// INFO and read rate-limit keys.
 //
 // Every process runs detached in its own session, so it outlives the
 // command that started it. A JSON record in the run directory names its
@@ -24,7 +29,7 @@
 //
 //	state/          bootstrap state: CA, server certificates, tokens, AppRoles
 //	data/<name>/    one data directory per service, such as users' SQLite file
-//	redis/          Redis password (0600) and configuration (0600)
+//	redis/          Redis operator password (0600) and configuration (0600)
 //	operator/       read-only operator tokens for Consul and Vault (0600)
 //	run/            <name>.json process records and <name>.log logs
 //	bin/            the service binaries

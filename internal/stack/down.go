@@ -142,9 +142,10 @@ func Clean(ctx context.Context, cfg Config) error {
 	}
 	fmt.Fprintf(out, "bulwark: removing %s:\n", s.paths.Root)
 	fmt.Fprintln(out, "  state/     root CA and its key, server certificates, Vault unseal key and root token,")
-	fmt.Fprintln(out, "             Consul management token, every service's AppRole credentials, Consul and Vault data")
+	fmt.Fprintln(out, "             Consul management token, every service's AppRole credentials and Redis password,")
+	fmt.Fprintln(out, "             Consul and Vault data")
 	fmt.Fprintln(out, "  data/      SQLite databases of users, orders and inventory")
-	fmt.Fprintln(out, "  redis/     Redis password and configuration")
+	fmt.Fprintln(out, "  redis/     Redis operator password and configuration")
 	fmt.Fprintln(out, "  operator/  read-only Consul and Vault operator tokens")
 	fmt.Fprintln(out, "  run/, bin/, home/, env, mode: logs, service binaries, caches and shell exports")
 	if err := os.RemoveAll(s.paths.Root); err != nil {

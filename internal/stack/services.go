@@ -58,7 +58,10 @@ func (s *stack) serviceEnv(name string, withRedis bool) []string {
 		env = append(env,
 			"BULWARK_RATELIMIT_STORE_BACKEND=redis",
 			"BULWARK_RATELIMIT_REDIS_ADDR="+s.redisAddr(),
-			"BULWARK_RATELIMIT_REDIS_PASSWORD_FILE="+s.paths.RedisPassword(),
+			// Each service logs in as its own ACL user, which reaches only
+			// keys under bulwark:ratelimit:<name>:.
+			"BULWARK_RATELIMIT_REDIS_USERNAME="+name,
+			"BULWARK_RATELIMIT_REDIS_PASSWORD_FILE="+s.redisServicePassword(name),
 			"BULWARK_RATELIMIT_REDIS_TLS=true",
 		)
 	}

@@ -75,7 +75,8 @@ func TestUpRedisWithoutBinaryWarns(t *testing.T) {
 		}
 	}
 	env := s.serviceEnv("orders", true)
-	for _, want := range []string{"BULWARK_RATELIMIT_STORE_BACKEND=redis", "BULWARK_RATELIMIT_REDIS_PASSWORD_FILE=" + s.paths.RedisPassword(),
+	for _, want := range []string{"BULWARK_RATELIMIT_STORE_BACKEND=redis", "BULWARK_RATELIMIT_REDIS_USERNAME=orders",
+		"BULWARK_RATELIMIT_REDIS_PASSWORD_FILE=" + filepath.Join(s.layout.ServiceDir("orders"), "redis-password"),
 		"BULWARK_RATELIMIT_REDIS_TLS=true"} {
 		if !slices.Contains(env, want) {
 			t.Errorf("orders environment lacks %q", want)
