@@ -47,6 +47,7 @@
 //
 // BULWARK_TEST_SUBNET_PREFIX sets the first three octets of the stack's
 // internal /24 (default 172.30.155) when that subnet is taken.
-// BULWARK_TEST_IMAGES=keep skips the image build and uses the
-// bulwark-*:local images as they are, which saves time while editing tests.
+// BULWARK_IMAGE_TAG sets the tag of the bulwark-* images (default local),
+// as it does for compose.sh. BULWARK_TEST_IMAGES=keep skips the image build
+// and uses the images as they are, which saves time while editing tests.
 package composetc

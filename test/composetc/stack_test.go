@@ -165,17 +165,17 @@ func testContext(t *testing.T) (context.Context, time.Time) {
 }
 
 // buildImages runs tools/stack/compose.sh images, which builds the
-// bulwark-*:local images from this checkout without pulling anything.
+// bulwark-* images from this checkout without pulling anything.
 // BULWARK_TEST_IMAGES=keep uses the images as they are.
 func (s *stack) buildImages(ctx context.Context, t *testing.T) {
 	t.Helper()
 	if os.Getenv("BULWARK_TEST_IMAGES") == "keep" {
-		t.Log("BULWARK_TEST_IMAGES=keep: using the bulwark-*:local images as they are")
+		t.Logf("BULWARK_TEST_IMAGES=keep: using the bulwark-*:%s images as they are", imageTag())
 		return
 	}
 	cmd := exec.CommandContext(ctx, filepath.Join(s.repo, "tools", "stack", "compose.sh"), "images")
 	cmd.Dir = s.repo
-	cmd.Env = append(os.Environ(), "BULWARK_IMAGE_TAG=local")
+	cmd.Env = append(os.Environ(), "BULWARK_IMAGE_TAG="+imageTag())
 	var output bytes.Buffer
 	cmd.Stdout = &output
 	cmd.Stderr = &output
@@ -204,6 +204,15 @@ func (s *stack) up(ctx context.Context, t *testing.T, uid, gid int) {
 	t.Logf("compose up and health checks took %v", time.Since(started).Round(time.Second))
 }
 
+// imageTag returns the tag of the bulwark-* images: BULWARK_IMAGE_TAG, as
+// compose.sh reads it, or local.
+func imageTag() string {
+	if tag := os.Getenv("BULWARK_IMAGE_TAG"); tag != "" {
+		return tag
+	}
+	return "local"
+}
+
 // composeEnv returns the variables that docker-compose.yml reads.
 func (s *stack) composeEnv(uid, gid int) map[string]string {
 	return map[string]string{
@@ -212,7 +221,7 @@ func (s *stack) composeEnv(uid, gid int) map[string]string {
 		"BULWARK_GID":           strconv.Itoa(gid),
 		"BULWARK_SUBNET_PREFIX": s.subnet,
 		"BULWARK_GATEWAY_PORT":  strconv.Itoa(s.port),
-		"BULWARK_IMAGE_TAG":     "local",
+		"BULWARK_IMAGE_TAG":     imageTag(),
 	}
 }
 
