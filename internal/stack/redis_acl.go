@@ -47,6 +47,9 @@ func (s *stack) redisServicePassword(name string) string {
 // budgets, nor run FLUSHALL, CONFIG, SHUTDOWN or DEBUG. Passwords appear
 // only as SHA-256 hashes. passwords maps each name in names to its
 // password.
+//
+// NOTE: tools/stack/compose.sh and internal/testenv/redis_acl.go write the
+// same rules; change all three together.
 func redisACL(operatorPassword string, passwords map[string]string, names []string) (string, error) {
 	var b strings.Builder
 	b.WriteString("user default off resetpass nocommands resetkeys resetchannels\n")

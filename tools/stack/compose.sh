@@ -216,49 +216,95 @@ container_user() {
 	fi
 }
 
-# prepare_state creates the directories that the containers mount, and the
-# Redis password with the redis.conf that contains it.
+# ensure_redis_password writes a random Redis password to the file $1
+# (mode 0600) unless it exists.
+ensure_redis_password() {
+	if [[ ! -s $1 ]]; then
+		(umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$1")
+		log "created the Redis password file $1"
+	fi
+}
+
+# password_hash prints the SHA-256 of the password in the file $1, the form
+# of a password in a Redis ACL rule.
+password_hash() {
+	local password
+	password=$(<"$1")
+	printf '%s' "$password" | sha256sum | cut -d ' ' -f 1
+}
+
+# write_redis_config prints the redis.conf of the stack whose state
+# directory is $1, with the ACL users of the operator and of every service.
+write_redis_config() {
+	local state=$1 name
+	# Persistence is off: the rate-limit counters are short-lived.
+	# Only the TLS port is open (port 0), and every client must present
+	# a certificate that chains to the root CA: the services present
+	# their Vault certificates. bootstrap-certs writes server.pem and
+	# server-key.pem next to this file.
+	printf '%s\n' \
+		'# Written by tools/stack/compose.sh; contains password hashes.' \
+		'bind 0.0.0.0' \
+		'port 0' \
+		'tls-port 6379' \
+		'tls-cert-file /etc/redis/server.pem' \
+		'tls-key-file /etc/redis/server-key.pem' \
+		'tls-ca-cert-file /etc/redis/ca.pem' \
+		'tls-auth-clients yes' \
+		'tls-protocols "TLSv1.3"' \
+		'protected-mode yes' \
+		'save ""' \
+		'appendonly no' \
+		'dir /tmp' \
+		'rename-command CONFIG ""' \
+		'rename-command DEBUG ""' \
+		'rename-command MODULE ""'
+
+	# NOTE: these ACL rules repeat redisACL in internal/stack/redis_acl.go
+	# and internal/testenv/redis_acl.go; change all three together.
+	# The default user is off, so every client logs in as a named user.
+	# A service's user may run only the rate-limit store's commands
+	# (EVALSHA and EVAL, and TIME, GET and SET inside its script) on
+	# keys under its own prefix. The operator may only ping and read.
+	printf '%s\n' 'user default off resetpass nocommands resetkeys resetchannels'
+	printf 'user operator on #%s resetchannels resetkeys ~bulwark:ratelimit:* -@all +ping +info +scan +get +pttl\n' \
+		"$(password_hash "$state/redis/password")"
+	for name in "${services[@]}"; do
+		printf 'user %s on #%s resetchannels resetkeys ~bulwark:ratelimit:%s:* -@all +evalsha +eval +time +get +set\n' \
+			"$name" "$(password_hash "$state/services/$name/redis-password")" "$name"
+	done
+}
+
+# prepare_state creates the directories that the containers mount, the
+# Redis passwords of the operator and of each service, and the redis.conf
+# that contains their hashes.
 prepare_state() {
 	local uid gid state=$BULWARK_COMPOSE_DIR/state name
 	read -r uid gid < <(container_user)
 	export BULWARK_UID=$uid BULWARK_GID=$gid
 
-	install -d -m 0700 "$stack_dir" "$BULWARK_COMPOSE_DIR" "$state" "$state/redis" "$BULWARK_COMPOSE_DIR/data"
+	install -d -m 0700 "$stack_dir" "$BULWARK_COMPOSE_DIR" "$state" "$state/redis" "$state/services" \
+		"$BULWARK_COMPOSE_DIR/data"
 	for name in "${services[@]}"; do
-		install -d -m 0700 "$BULWARK_COMPOSE_DIR/data/$name"
+		[[ $name =~ ^[a-z][a-z0-9-]*$ && $name != operator && $name != default ]] ||
+			die "service name '$name' in infra/services.yaml cannot be a Redis ACL user; use lower-case letters, digits and -"
+		install -d -m 0700 "$BULWARK_COMPOSE_DIR/data/$name" "$state/services/$name"
 	done
 
-	local password_file=$state/redis/password
-	if [[ ! -s $password_file ]]; then
-		(umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$password_file")
-		log "created the Redis password file $password_file"
-	fi
+	# Each service logs in to Redis as its own ACL user, with a password in
+	# its credentials directory, which only its container mounts. The
+	# operator user is for people who inspect budgets and is mounted
+	# nowhere.
+	ensure_redis_password "$state/redis/password"
+	for name in "${services[@]}"; do
+		ensure_redis_password "$state/services/$name/redis-password"
+	done
+	# The umask applies inside the subshell, so the redirection that
+	# creates redis.conf.new sits inside it too.
 	(
 		umask 077
-		# Persistence is off: the rate-limit counters are short-lived.
-		# Only the TLS port is open (port 0), and every client must present
-		# a certificate that chains to the root CA: the services present
-		# their Vault certificates. bootstrap-certs writes server.pem and
-		# server-key.pem next to this file.
-		printf '%s\n' \
-			'# Written by tools/stack/compose.sh; contains the password.' \
-			'bind 0.0.0.0' \
-			'port 0' \
-			'tls-port 6379' \
-			'tls-cert-file /etc/redis/server.pem' \
-			'tls-key-file /etc/redis/server-key.pem' \
-			'tls-ca-cert-file /etc/redis/ca.pem' \
-			'tls-auth-clients yes' \
-			'tls-protocols "TLSv1.3"' \
-			'protected-mode yes' \
-			'save ""' \
-			'appendonly no' \
-			'dir /tmp' \
-			'rename-command CONFIG ""' \
-			'rename-command DEBUG ""' \
-			'rename-command MODULE ""'
-		printf 'requirepass %s\n' "$(<"$password_file")"
-	) >"$state/redis/redis.conf.new"
+		write_redis_config "$state" >"$state/redis/redis.conf.new"
+	)
 	mv -f "$state/redis/redis.conf.new" "$state/redis/redis.conf"
 
 	# Containers run as $uid, and the bootstrap writes 0600 files, so the
