@@ -46,6 +46,9 @@ var redisUserName = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 // budgets, nor run FLUSHALL, CONFIG, SHUTDOWN or DEBUG. Passwords appear
 // only as SHA-256 hashes. services maps each name in names to its
 // password.
+//
+// NOTE: internal/stack/redis_acl.go and tools/stack/compose.sh write the
+// same rules; change all three together.
 func redisACL(operatorPassword string, services map[string]string, names []string) string {
 	var b strings.Builder
 	b.WriteString("user default off resetpass nocommands resetkeys resetchannels\n")
