@@ -231,10 +231,39 @@ func (h *harness) secrets(t *testing.T) map[string]string {
 	return secrets
 }
 
-// redisCommand sends one RESP request and returns the first reply line.
-func redisCommand(t *testing.T, addr, request string) string {
+// redisOperator is the read-only Redis user of the native stack, whose
+// password is in redis/password.
+const redisOperator = "operator"
+
+// redisTLS returns a client config that trusts the stack's root CA and,
+// with withCert, presents the operator's client certificate.
+func (h *harness) redisTLS(t *testing.T, withCert bool) *tls.Config {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	pem, err := os.ReadFile(filepath.Join(h.dir, "state", "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatal("state/ca.pem contains no certificate")
+	}
+	cfg := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS13}
+	if withCert {
+		cert, err := tls.LoadX509KeyPair(filepath.Join(h.dir, "state", "operator", "client.pem"),
+			filepath.Join(h.dir, "state", "operator", "client-key.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg
+}
+
+// redisCommand sends one RESP request over TLS and returns the first reply
+// line.
+func redisCommand(t *testing.T, addr string, cfg *tls.Config, request string) string {
+	t.Helper()
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", addr, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,6 +277,22 @@ func redisCommand(t *testing.T, addr, request string) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(line)
+}
+
+// redisPlaintext sends one RESP request without TLS and returns the first
+// reply line, or the error that ended the attempt.
+func redisPlaintext(addr, request string) (string, error) {
+	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := conn.Write([]byte(request)); err != nil {
+		return "", err
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	return strings.TrimSpace(line), err
 }
 
 // gatewayClient trusts only the stack's root CA.
@@ -320,18 +365,38 @@ func TestUpDownClean(t *testing.T) {
 		}
 	})
 
-	t.Run("redis requires a password", func(t *testing.T) {
+	t.Run("redis requires TLS, a client certificate and a password", func(t *testing.T) {
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(h.ports.Redis))
-		if reply := redisCommand(t, addr, "*1\r\n$4\r\nPING\r\n"); !strings.HasPrefix(reply, "-NOAUTH") {
+		// Plaintext RESP gets no reply: Redis listens only on TLS.
+		if reply, err := redisPlaintext(addr, "*1\r\n$4\r\nPING\r\n"); err == nil {
+			t.Errorf("plaintext PING: reply %q, want the connection to fail", reply)
+		}
+		operator := h.redisTLS(t, true)
+		if reply := redisCommand(t, addr, operator, "*1\r\n$4\r\nPING\r\n"); !strings.HasPrefix(reply, "-NOAUTH") {
 			t.Errorf("PING without a password: reply %q, want -NOAUTH", reply)
 		}
 		password, err := os.ReadFile(filepath.Join(h.dir, "redis", "password"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		auth := fmt.Sprintf("*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n", len(strings.TrimSpace(string(password))), strings.TrimSpace(string(password)))
-		if reply := redisCommand(t, addr, auth); reply != "+OK" {
-			t.Errorf("AUTH with the password file: reply %q, want +OK", reply)
+		secret := strings.TrimSpace(string(password))
+		auth := fmt.Sprintf("*3\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n",
+			len(redisOperator), redisOperator, len(secret), secret)
+		if reply := redisCommand(t, addr, operator, auth); reply != "+OK" {
+			t.Errorf("AUTH as the operator with the password file: reply %q, want +OK", reply)
+		}
+		// Without a client certificate the handshake fails.
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", addr, h.redisTLS(t, false))
+		if err == nil {
+			_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+			_, err = conn.Write([]byte("*1\r\n$4\r\nPING\r\n"))
+			if err == nil {
+				_, err = bufio.NewReader(conn).ReadString('\n')
+			}
+			conn.Close()
+		}
+		if err == nil {
+			t.Error("a TLS client without a certificate got a reply from Redis")
 		}
 		for _, file := range []string{"password", "redis.conf"} {
 			info, err := os.Stat(filepath.Join(h.dir, "redis", file))
