@@ -17,6 +17,8 @@ var reservedNames = map[string]string{
 	"vault":     "the Vault server of the stack",
 	"redis":     "the Redis server of the stack",
 	"bootstrap": "the bootstrap of the stack",
+	"operator":  "the read-only Redis user of the stack",
+	"default":   "Redis's built-in user, which the stack turns off",
 	"internal":  "the shared packages in services/internal",
 	"testdata":  "a directory name that the go command ignores",
 	"vendor":    "a directory name that the go command treats as vendored code",

@@ -97,6 +97,8 @@ func TestValidateNameRejects(t *testing.T) {
 		{"vault", "vault", "reserved"},
 		{"redis", "redis", "reserved"},
 		{"bootstrap", "bootstrap", "reserved"},
+		{"redis operator", "operator", "reserved"},
+		{"redis default user", "default", "reserved"},
 		{"internal", "internal", "reserved"},
 		{"testdata", "testdata", "reserved"},
 		{"handler type clash", "new", "reserved"},
@@ -224,6 +226,16 @@ func TestNewServiceWritesEntries(t *testing.T) {
 		if err := policy.AllowCall(caller, "payments", "Payments.Ping"); err == nil {
 			t.Errorf("the edited authz.yaml lets %s call Payments.Ping; want nobody", caller)
 		}
+	}
+
+	// In compose the service logs in to Redis as its own ACL user with the
+	// password in its own credentials, not with a shared password.
+	compose := readFile(t, filepath.Join(repo, composeFile))
+	if !strings.Contains(compose, "BULWARK_RATELIMIT_REDIS_USERNAME: payments\n") {
+		t.Error("the compose entry does not set the Redis user payments")
+	}
+	if strings.Count(compose, "state/redis/password") != strings.Count(oldCompose, "state/redis/password") {
+		t.Error("the compose entry mounts the shared Redis password")
 	}
 
 	main := readFile(t, filepath.Join(repo, "services/payments/main.go"))
