@@ -57,7 +57,6 @@ func testMounts(ctx context.Context, t *testing.T, s *stack) {
 		return []string{
 			filepath.Join(state, "ca.pem"),
 			filepath.Join(state, "services", name),
-			filepath.Join(state, "redis", "password"),
 			filepath.Join(data, name),
 		}
 	}
@@ -75,7 +74,6 @@ func testMounts(ctx context.Context, t *testing.T, s *stack) {
 		"gateway": {
 			filepath.Join(state, "ca.pem"),
 			filepath.Join(state, "services", "gateway"),
-			filepath.Join(state, "redis", "password"),
 			filepath.Join(state, "gateway"),
 		},
 		"users":     serviceMounts("users"),

@@ -102,7 +102,7 @@ func startStack(t *testing.T) (*stack, context.Context) {
 
 	s.buildImages(ctx, t)
 	uid, gid := containerUser()
-	if err := s.prepareState(uid, gid); err != nil {
+	if err := s.prepareState(ctx); err != nil {
 		t.Fatal(err)
 	}
 

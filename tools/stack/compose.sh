@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the Bulwark stack in Docker Compose from docker-compose.yml.
 #
-# Usage: tools/stack/compose.sh up|down|clean [--images]|status|images
+# Usage: tools/stack/compose.sh up|down|clean [--images]|status|images|prepare|env
 #
 #   images  build every image from this checkout, offline: static Go
 #           binaries, the pinned Consul and Vault binaries and Debian's
@@ -12,6 +12,11 @@
 #   clean   down, then delete state and data (credentials, CA, databases);
 #           with --images also delete the images
 #   status  list the containers and their health
+#   prepare the state that up creates before compose starts: directories,
+#           Redis passwords and redis.conf (for tools that run compose
+#           themselves, such as the compose test suite)
+#   env     the files that up writes once the stack is healthy: the operator
+#           tokens, .bulwark/env and .bulwark/mode
 #
 # Settings (environment):
 #   BULWARK_STACK_DIR      state root; compose state goes to its compose/
@@ -619,11 +624,11 @@ cmd_status() {
 }
 
 main() {
-	(($# >= 1)) || die "usage: $0 up|down|clean [--images]|status|images"
+	(($# >= 1)) || die "usage: $0 up|down|clean [--images]|status|images|prepare|env"
 	local command=$1
 	shift
 	case $command in
-	up | down | status | images)
+	up | down | status | images | prepare | env)
 		(($# == 0)) || die "$command takes no arguments"
 		;;
 	esac
@@ -636,7 +641,15 @@ main() {
 		check_settings
 		build_images
 		;;
-	*) die "unknown command '$command'; use up, down, clean, status or images" ;;
+	prepare)
+		check_settings
+		prepare_state
+		;;
+	env)
+		check_settings
+		write_env
+		;;
+	*) die "unknown command '$command'; use up, down, clean, status, images, prepare or env" ;;
 	esac
 }
 
