@@ -41,7 +41,7 @@ servers:
 ## vet: run go vet and check formatting.
 vet:
 	$(GO) vet ./...
-	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "run gofmt -w on the files above" >&2; exit 1; }
+	@test -z "$$(git ls-files -z '*.go' | xargs -0 gofmt -l)" || { git ls-files -z '*.go' | xargs -0 gofmt -l; echo "run gofmt -w on the files above" >&2; exit 1; }
 
 ## bench: run the benchmarks of the platform packages.
 bench:
