@@ -55,7 +55,10 @@ func runMode(t *testing.T, root, path string, env []string, args ...string) (str
 	t.Helper()
 	cmd := exec.Command(filepath.Join(root, "tools", "stack", "stack.sh"), args...)
 	cmd.Dir = root
-	cmd.Env = append([]string{"PATH=" + path, "HOME=" + t.TempDir()}, env...)
+	// HOME stays the caller's: native mode runs the go command, whose
+	// telemetry may still be writing below HOME/.config when the test ends,
+	// which made a temporary HOME fail its cleanup.
+	cmd.Env = append([]string{"PATH=" + path, "HOME=" + os.Getenv("HOME")}, env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
