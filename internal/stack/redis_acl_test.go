@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"crypto/tls"
+	"github.com/bulwark-go/bulwark/internal/redisacl"
 	"net"
 	"os"
 	"path/filepath"
@@ -165,14 +166,14 @@ func TestRedisACLLimitsEachService(t *testing.T) {
 		t.Errorf("operator DEL: error %v, want NOPERM", err)
 	}
 
-	if err := redisPing(ctx, s.redisAddr(), "default", "", mustOperatorTLS(t, s)); err == nil {
+	if err := redisacl.Ping(ctx, s.redisAddr(), "default", "", mustOperatorTLS(t, s)); err == nil {
 		t.Error("Redis accepted a login as the default user without a password")
 	}
 	operatorPassword, err := os.ReadFile(s.paths.RedisPassword())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := redisPing(ctx, s.redisAddr(), "default", strings.TrimSpace(string(operatorPassword)), mustOperatorTLS(t, s)); err == nil {
+	if err := redisacl.Ping(ctx, s.redisAddr(), "default", strings.TrimSpace(string(operatorPassword)), mustOperatorTLS(t, s)); err == nil {
 		t.Error("Redis accepted a login as the default user with the operator password")
 	}
 }

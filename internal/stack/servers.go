@@ -1,12 +1,9 @@
 package stack
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bulwark-go/bulwark/internal/redisacl"
 )
 
 // pollInterval is the pause between readiness probes.
@@ -113,7 +112,7 @@ func (s *stack) vaultActive(ctx context.Context) error {
 
 // redisConfig is the configuration of the stack's redis-server: loopback
 // only, no persistence (rate-limit budgets are short-lived), the ACL users
-// of redisACL, and only a TLS 1.3 port (port 0 closes the plaintext one).
+// of redisacl.Rules, and only a TLS 1.3 port (port 0 closes the plaintext one).
 // Every client must present a certificate that chains to the root CA: the
 // services present their Vault certificates. The server certificate comes
 // from bootstrap certs. The file contains password hashes, so it is mode
@@ -134,51 +133,22 @@ appendonly no
 dir %s
 %s`
 
-// redisPasswordBytes is the length of a random Redis password before hex
-// encoding.
-const redisPasswordBytes = 32
-
-// redisPassword returns the Redis password in path, creating the file
-// (mode 0600) with a random password on first use.
-func redisPassword(path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err == nil {
-		if password := strings.TrimSpace(string(data)); password != "" {
-			return password, nil
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("stack: read Redis password: %w", err)
-	}
-	raw := make([]byte, redisPasswordBytes)
-	if _, err := rand.Read(raw); err != nil {
-		return "", fmt.Errorf("stack: generate Redis password: %w", err)
-	}
-	password := hex.EncodeToString(raw)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", fmt.Errorf("stack: write Redis password: %w", err)
-	}
-	if err := os.WriteFile(path, []byte(password+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("stack: write Redis password: %w", err)
-	}
-	return password, nil
-}
-
 // writeRedisConfig writes redis.conf with the ACL users of the operator
 // and of every service, creating their password files on first use.
 func (s *stack) writeRedisConfig() (string, error) {
-	operator, err := redisPassword(s.paths.RedisPassword())
+	operator, err := redisacl.EnsurePassword(s.paths.RedisPassword())
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("stack: %w", err)
 	}
 	passwords := make(map[string]string, len(s.services))
 	for _, name := range s.services {
-		if passwords[name], err = redisPassword(s.redisServicePassword(name)); err != nil {
-			return "", err
+		if passwords[name], err = redisacl.EnsurePassword(s.redisServicePassword(name)); err != nil {
+			return "", fmt.Errorf("stack: %w", err)
 		}
 	}
-	acl, err := redisACL(operator, passwords, s.services)
+	acl, err := redisacl.Rules(operator, passwords, s.services)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("stack: %w", err)
 	}
 	configFile := filepath.Join(s.paths.Redis, "redis.conf")
 	text := fmt.Sprintf(redisConfig, s.ports.Redis, s.layout.RedisCert, s.layout.RedisKey, s.layout.CACert, s.paths.Redis, acl)
@@ -205,37 +175,7 @@ func (s *stack) redisReady(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return redisPing(ctx, s.redisAddr(), redisOperatorUser, strings.TrimSpace(string(password)), config)
-}
-
-// redisPing logs in as username and sends PING over the Redis protocol
-// (RESP), over TLS with config.
-func redisPing(ctx context.Context, addr, username, password string, config *tls.Config) error {
-	dialer := tls.Dialer{NetDialer: &net.Dialer{Timeout: time.Second}, Config: config}
-	conn, err := dialer.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-	request := fmt.Sprintf("*3\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n",
-		len(username), username, len(password), password)
-	if _, err := conn.Write([]byte(request)); err != nil {
-		return err
-	}
-	reader := bufio.NewReader(conn)
-	for _, expected := range []string{"+OK", "+PONG"} {
-		line, err := reader.ReadString('\n')
-		if err != nil {
-			return err
-		}
-		if reply := strings.TrimSpace(line); reply != expected {
-			// An error reply such as -LOADING never contains the
-			// password.
-			return fmt.Errorf("Redis replied %q", reply)
-		}
-	}
-	return nil
+	return redisacl.Ping(ctx, s.redisAddr(), redisOperatorUser, strings.TrimSpace(string(password)), config)
 }
 
 // httpsClient returns a client that trusts only the stack's root CA and,

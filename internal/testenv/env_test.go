@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/bulwark-go/bulwark/internal/redisacl"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -69,29 +70,29 @@ func TestStartStopsEveryProcess(t *testing.T) {
 			user := env.RedisUsername
 			config := env.RedisTLSConfig(t)
 			ctx := context.Background()
-			if err := redisPing(ctx, env.RedisAddr, user, secret, config); err != nil {
+			if err := redisacl.Ping(ctx, env.RedisAddr, user, secret, config); err != nil {
 				t.Fatalf("ping with the password: %v", err)
 			}
-			if err := redisPing(ctx, env.RedisAddr, user, "wrong-password", config); err == nil {
+			if err := redisacl.Ping(ctx, env.RedisAddr, user, "wrong-password", config); err == nil {
 				t.Fatal("Redis accepted a wrong password")
 			}
-			if err := redisPing(ctx, env.RedisAddr, "default", secret, config); err == nil {
+			if err := redisacl.Ping(ctx, env.RedisAddr, "default", secret, config); err == nil {
 				t.Fatal("Redis accepted a login as the default user")
 			}
-			if err := redisPing(ctx, env.RedisAddr, user, secret, nil); err == nil {
+			if err := redisacl.Ping(ctx, env.RedisAddr, user, secret, nil); err == nil {
 				t.Fatal("Redis accepted a plaintext connection")
 			}
 			noCert := config.Clone()
 			noCert.Certificates = nil
-			if err := redisPing(ctx, env.RedisAddr, user, secret, noCert); err == nil {
+			if err := redisacl.Ping(ctx, env.RedisAddr, user, secret, noCert); err == nil {
 				t.Fatal("Redis accepted a client without a certificate")
 			}
 			env.StopRedis(t)
-			if err := redisPing(ctx, env.RedisAddr, user, secret, config); err == nil {
+			if err := redisacl.Ping(ctx, env.RedisAddr, user, secret, config); err == nil {
 				t.Fatal("Redis answers after StopRedis")
 			}
 			env.StartRedis(t)
-			if err := redisPing(ctx, env.RedisAddr, user, secret, config); err != nil {
+			if err := redisacl.Ping(ctx, env.RedisAddr, user, secret, config); err != nil {
 				t.Fatalf("ping after StartRedis: %v", err)
 			}
 		})

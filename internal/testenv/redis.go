@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -11,12 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/bulwark-go/bulwark/internal/redisacl"
 )
 
 // redisConfig is the configuration of the harness's redis-server, as in
 // the local stack: loopback only, no persistence, TLS 1.3 only (port 0
-// closes the plaintext port), and the ACL users of redisACL. Every client
+// closes the plaintext port), and the ACL users of redisacl.Rules. Every client
 // must present a certificate that chains to the root CA and log in as one
 // of those users. The file holds password hashes, so it is mode 0600.
 const redisConfig = `bind 127.0.0.1
@@ -84,7 +84,7 @@ func (e *Env) startRedisProcess(ctx context.Context) error {
 		return err
 	}
 	return e.waitReady(ctx, e.redis, func() error {
-		return redisPing(ctx, e.RedisAddr, e.RedisUsername, strings.TrimSpace(string(password)), config)
+		return redisacl.Ping(ctx, e.RedisAddr, e.RedisUsername, strings.TrimSpace(string(password)), config)
 	})
 }
 
@@ -107,43 +107,6 @@ func (e *Env) redisOperatorTLS() (*tls.Config, error) {
 		return nil, fmt.Errorf("testenv: load operator certificate: %w", err)
 	}
 	return &tls.Config{RootCAs: e.CAPool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}, nil
-}
-
-// redisPing logs in as username and sends PING over the Redis protocol
-// (RESP), over TLS with config, or in plaintext when config is nil.
-func redisPing(ctx context.Context, addr, username, password string, config *tls.Config) error {
-	dialer := net.Dialer{Timeout: time.Second}
-	var conn net.Conn
-	var err error
-	if config != nil {
-		tlsDialer := tls.Dialer{NetDialer: &dialer, Config: config}
-		conn, err = tlsDialer.DialContext(ctx, "tcp", addr)
-	} else {
-		conn, err = dialer.DialContext(ctx, "tcp", addr)
-	}
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-	command := fmt.Sprintf("*3\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n",
-		len(username), username, len(password), password)
-	if _, err := conn.Write([]byte(command)); err != nil {
-		return err
-	}
-	reader := bufio.NewReader(conn)
-	for _, want := range []string{"+OK", "+PONG"} {
-		line, err := reader.ReadString('\n')
-		if err != nil {
-			return err
-		}
-		if strings.TrimSpace(line) != want {
-			// The reply may be an error such as -LOADING; it never echoes
-			// the password.
-			return fmt.Errorf("redis replied %q", strings.TrimSpace(line))
-		}
-	}
-	return nil
 }
 
 // StopRedis stops Redis. Nothing persists: StartRedis brings back an empty

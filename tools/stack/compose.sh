@@ -265,8 +265,8 @@ write_redis_config() {
 		'rename-command DEBUG ""' \
 		'rename-command MODULE ""'
 
-	# NOTE: these ACL rules repeat redisACL in internal/stack/redis_acl.go
-	# and internal/testenv/redis_acl.go; change all three together.
+	# NOTE: these ACL rules repeat redisacl.Rules (internal/redisacl), which
+	# the native stack and the test harness use; change both together.
 	# The default user is off, so every client logs in as a named user.
 	# A service's user may run only the rate-limit store's commands
 	# (EVALSHA and EVAL, and TIME, GET and SET inside its script) on
