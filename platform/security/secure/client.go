@@ -16,7 +16,7 @@ import (
 )
 
 // serverIdentityWrapper checks after each call that the server which
-// answered is the service the call was for. The TLS check of mtls.ClientConfig
+// responded is the service the call was for. The TLS check of mtls.ClientConfig
 // accepts any service of the trust domain, because one client config serves
 // every service. This wrapper closes the gap left by a registry that maps a
 // service name to another service's address.
@@ -32,14 +32,14 @@ type identityClient struct {
 	client.Client
 }
 
-// Call makes the call and returns a 502 error when the answering server's
+// Call makes the call and returns a 502 error when the responding server's
 // certificate names another service than req.Service().
 func (c *identityClient) Call(ctx context.Context, req client.Request, rsp any, opts ...client.CallOption) error {
 	var p peer.Peer
 	opts = append(opts, gclient.CallOptions(grpc.Peer(&p)))
 	err := c.Client.Call(ctx, req, rsp, opts...)
 	if p.AuthInfo == nil {
-		// No connection was made, so err already says why.
+		// No connection was made, so err already describes the failure.
 		return err
 	}
 	info, ok := p.AuthInfo.(credentials.TLSInfo)

@@ -14,13 +14,14 @@
 //     selector and a bounded connection pool age;
 //   - the mTLS broker with topic authorization (broker).
 //
-// Before the service starts it checks that these pieces are still in place,
+// Before the service starts, it checks that these pieces are still in place,
 // because go-micro's Service.Init reads MICRO_* flags and environment
 // variables that can replace the server, client or broker with insecure
-// defaults, and that every endpoint and topic of the policy is served.
+// defaults. It also checks that every endpoint and topic of the policy is
+// served.
 //
 // Hooks for other platform packages: Config.Registry takes the Consul
 // registry, Config.HandlerWrappers and Config.SubscriberWrappers take rate
-// limits (they run after authorization, so they see authz.Caller), and
+// limits (they run after authorization, so they can read authz.Caller), and
 // Config.GRPCServerOptions takes extra gRPC server options.
 package secure
