@@ -20,31 +20,31 @@ const (
 	DefaultMaxRetryDelay  = 30 * time.Second
 )
 
-// Config says where Vault is and where the service's AppRole credentials are.
+// Config is the Vault address and the paths of the service's AppRole credentials.
 type Config struct {
-	// Address is Vault's URL, for example https://127.0.0.1:8200. Required;
-	// it must use https.
+	// Address is Vault's URL, for example https://127.0.0.1:8200. Required,
+	// and it must use https.
 	Address string
 	// CAFile is a PEM file of the CA certificates that Vault's certificate
 	// must chain to. Required: the system roots are never used.
 	CAFile string
-	// RoleIDFile and SecretIDFile are files holding the AppRole role_id and
+	// RoleIDFile and SecretIDFile are files containing the AppRole role_id and
 	// secret_id. Both are required and read again at every login, so that
 	// an operator can replace a secret_id without a restart. They should
-	// have mode 0600; a group- or world-readable secret_id file is logged
+	// have mode 0600. A group- or world-readable secret_id file is logged
 	// as a warning.
 	RoleIDFile   string
 	SecretIDFile string
-	// AuthMount is the mount path of the AppRole auth method. Optional;
+	// AuthMount is the mount path of the AppRole auth method. Optional,
 	// default DefaultAuthMount.
 	AuthMount string
-	// RequestTimeout bounds each request to Vault. Optional; default
+	// RequestTimeout bounds each request to Vault. Optional, default
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
 	// MaxRetryDelay caps the backoff between failed logins or renewals.
-	// Optional; default DefaultMaxRetryDelay.
+	// Optional, default DefaultMaxRetryDelay.
 	MaxRetryDelay time.Duration
-	// Logger receives the client's logs. Optional; default slog.Default().
+	// Logger receives the client's logs. Optional, default slog.Default().
 	Logger *slog.Logger
 
 	// clock is replaced by tests.
@@ -80,11 +80,11 @@ func (c *Config) validate() error {
 			"signed Vault's certificate"))
 	}
 	if c.RoleIDFile == "" {
-		errs = append(errs, errors.New("vaultclient: role_id file is not set; set it to the file holding the "+
+		errs = append(errs, errors.New("vaultclient: role_id file is not set; set it to the file containing the "+
 			"service's AppRole role_id"))
 	}
 	if c.SecretIDFile == "" {
-		errs = append(errs, errors.New("vaultclient: secret_id file is not set; set it to the file holding the "+
+		errs = append(errs, errors.New("vaultclient: secret_id file is not set; set it to the file containing the "+
 			"service's AppRole secret_id"))
 	}
 	if strings.Trim(c.AuthMount, "/") == "" || strings.ContainsAny(c.AuthMount, " ?#") {
@@ -135,7 +135,7 @@ func hostOf(u *url.URL, raw string) string {
 }
 
 // LoadCAFile reads a PEM file of CA certificates into a pool. It fails when
-// the file holds no certificate, so that a wrong path never yields an empty
+// the file contains no certificate, so that a wrong path never yields an empty
 // pool.
 func LoadCAFile(path string) (*x509.CertPool, error) {
 	data, err := os.ReadFile(path)
@@ -150,7 +150,7 @@ func LoadCAFile(path string) (*x509.CertPool, error) {
 }
 
 // readSecretFile returns the trimmed content of a credential file. Errors
-// name the file and what it should hold, never its content.
+// name the file and what it should contain, never its content.
 func readSecretFile(path, what string, log *slog.Logger) (string, error) {
 	info, err := os.Stat(path)
 	if err != nil {
@@ -172,7 +172,7 @@ func readSecretFile(path, what string, log *slog.Logger) (string, error) {
 		return "", fmt.Errorf("vaultclient: %s file %s is empty", what, path)
 	}
 	if strings.ContainsAny(value, " \t\r\n") {
-		return "", fmt.Errorf("vaultclient: %s file %s holds more than one word; it must hold only the %s",
+		return "", fmt.Errorf("vaultclient: %s file %s contains more than one word; it must contain only the %s",
 			what, path, what)
 	}
 	return value, nil

@@ -94,7 +94,7 @@ func (c *Client) start(ctx context.Context) {
 // while Vault is unreachable.
 //
 // NOTE: the schedule follows the clock of the machine. A machine that
-// sleeps past the token's expiry wakes with an expired token; the first
+// sleeps past the token's expiry wakes with an expired token. The first
 // renewal then fails and the loop logs in again.
 func (c *Client) run(ctx context.Context) {
 	defer close(c.done)
@@ -163,7 +163,7 @@ func (c *Client) nextRenewal() time.Time {
 	return s.obtained.Add(at)
 }
 
-// isRejection reports whether Vault answered a renewal with a client error,
+// isRejection reports whether Vault responded to a renewal with a client error,
 // which no retry of the same token can fix (expired, revoked, or denied).
 func isRejection(err error) bool {
 	var re *vault.ResponseError
