@@ -16,11 +16,11 @@ const (
 )
 
 // deadTAT marks an entry that a sweep removed from its shard. A request that
-// loaded the entry before the sweep sees it and looks the key up again, so
+// loaded the entry before the sweep reads this mark and looks the key up again, so
 // no admission is ever recorded on a removed entry.
 const deadTAT = -1
 
-// maxShards bounds the number of shards; minKeysPerShard keeps small
+// maxShards bounds the number of shards. minKeysPerShard keeps small
 // MaxKeys caps exact by using fewer shards.
 const (
 	maxShards       = 64
@@ -36,11 +36,11 @@ type MemoryOptions struct {
 	// flood of new keys cannot reset anyone's budget. Zero means
 	// DefaultMaxKeys.
 	MaxKeys int
-	// SweepInterval is how often a shard removes its idle keys, checked
+	// SweepInterval is the interval at which a shard removes its idle keys, checked
 	// when a new key arrives. A key is idle once its whole burst is back,
 	// so removing it changes no decision. Zero means DefaultSweepInterval.
 	SweepInterval time.Duration
-	// Clock is the source of time; nil means the machine's clock.
+	// Clock is the source of time, and nil means the machine's clock.
 	Clock Clock
 }
 
@@ -86,7 +86,7 @@ var testHookAfterLookup func()
 type shard[K comparable] struct {
 	mu        sync.RWMutex
 	entries   map[uint64]*entry[K]
-	count     int // keys in the shard; len(entries) counts hashes
+	count     int // keys in the shard, while len(entries) counts hashes
 	lastSweep int64
 	_         [80]byte // keeps each shard's lock on its own cache lines
 }
@@ -130,15 +130,15 @@ func NewMemory[K comparable](opts MemoryOptions) (*Memory[K], error) {
 }
 
 // Allow spends one request of key's budget if the request may proceed now.
-// An invalid limit rejects every request with a RetryAfter of one second;
+// An invalid limit rejects every request with a RetryAfter of one second, so
 // validate limits when loading them.
 func (m *Memory[K]) Allow(key K, limit Limit) Result {
 	return m.Reserve(key, limit, 0)
 }
 
 // Reserve is Allow that also admits a request that may proceed within
-// maxWait, reserving its place; Result.Delay is how long the caller must
-// wait before acting.
+// maxWait, reserving its place. Result.Delay is the wait the caller must
+// observe before acting.
 func (m *Memory[K]) Reserve(key K, limit Limit, maxWait time.Duration) Result {
 	if !limit.usable() {
 		return Result{Limit: limit, RetryAfter: time.Second}
@@ -147,6 +147,7 @@ func (m *Memory[K]) Reserve(key K, limit Limit, maxWait time.Duration) Result {
 	window := int64(limit.Burst) * interval
 	d := decision{limit: limit, interval: interval, window: window}
 	budget := int64(max(maxWait, 0))
+
 	for {
 		e := m.entry(key)
 		if testHookAfterLookup != nil {
@@ -157,14 +158,16 @@ func (m *Memory[K]) Reserve(key K, limit Limit, maxWait time.Duration) Result {
 			if old == deadTAT {
 				break // swept since the lookup: look the key up again
 			}
+
 			// The clock is read after the load, so a late reading
 			// widens the window in which another request may change
-			// the key; the compare-and-swap then fails and the
+			// the key. The compare-and-swap then fails and the
 			// decision is made again on the new state.
 			now := m.now()
 			tat := max(old, now)
 			next := tat + interval
 			wait := next - window - now
+
 			if wait > budget {
 				return d.result(false, wait, old-now)
 			}
@@ -183,7 +186,7 @@ func (m *Memory[K]) Take(_ context.Context, key K, limit Limit, maxWait time.Dur
 	return m.Reserve(key, limit, maxWait), nil
 }
 
-// usable is the part of Validate that Reserve needs to compute safely; it
+// usable is the part of Validate that Reserve needs to compute safely. It
 // runs on every request, so it formats nothing.
 func (l Limit) usable() bool {
 	return l.Rate >= 1 && l.Burst >= 1 && l.Burst <= MaxBurst &&

@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Key classes: the bounded set of label values that say what kind of
+// Key classes are the bounded set of label values that name the kind of
 // subject a decision was about. Raw keys never become labels, because their
 // number is unbounded.
 const (
@@ -52,7 +52,7 @@ type labelPair struct{ endpoint, class string }
 type decisionCounters struct{ allowed, rejected prometheus.Counter }
 
 // NewMetrics creates the counters of service and registers them with reg.
-// Nothing is registered globally. It returns an error if reg already holds
+// Nothing is registered globally. It returns an error if reg already contains
 // metrics with these names, for example from a second NewMetrics on the
 // same registry.
 func NewMetrics(reg prometheus.Registerer, service string) (*Metrics, error) {
@@ -124,7 +124,7 @@ func (m *Metrics) ObserveDelay(endpoint, class string, overdue bool) {
 	}
 }
 
-// ObserveFallback counts one decision made without the shared store; mode
+// ObserveFallback counts one decision made without the shared store. Mode
 // is "open" or "closed".
 func (m *Metrics) ObserveFallback(mode string) {
 	if m == nil {
@@ -150,7 +150,7 @@ func (m *Metrics) TrackKeys(store string, count func() int) error {
 	return nil
 }
 
-// decisionCounters returns the cached counters of a label pair; the cache
+// decisionCounters returns the cached counters of a label pair. The cache
 // keeps WithLabelValues, which hashes every label, off the request path.
 func (m *Metrics) decisionCounters(endpoint, class string) *decisionCounters {
 	pair := labelPair{endpoint, class}
@@ -163,17 +163,20 @@ func (m *Metrics) decisionCounters(endpoint, class string) *decisionCounters {
 	if c != nil {
 		return c
 	}
+
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if c = m.counters[pair]; c != nil {
 		return c
 	}
+
 	label := m.endpointLabelLocked(endpoint)
 	if label == OtherEndpoint {
 		if c = m.others[class]; c != nil {
 			return c
 		}
 	}
+
 	c = &decisionCounters{
 		allowed:  m.allowed.WithLabelValues(m.service, label, class),
 		rejected: m.rejected.WithLabelValues(m.service, label, class),

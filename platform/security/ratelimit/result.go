@@ -7,7 +7,7 @@ import (
 	"github.com/bulwark-go/bulwark/platform/security/internal/clock"
 )
 
-// Clock is the source of time of a limiter. Tests pass a fake clock; nil
+// Clock is the source of time of a limiter. Tests pass a fake clock, and nil
 // means the machine's clock.
 type Clock = clock.Clock
 
@@ -41,18 +41,18 @@ type Result struct {
 	RetryAfter time.Duration
 	// ResetAfter is the time until the key has its whole burst again.
 	ResetAfter time.Duration
-	// Delay is how long an allowed request must wait before it acts. It is
+	// Delay is the wait an allowed request must observe before it acts. It is
 	// zero except for reservations made with a positive maximum wait.
 	Delay time.Duration
 }
 
 // Store decides requests against limits. Memory keeps budgets in this
-// process; the redisstore package shares them between processes.
+// process, and the redisstore package shares them between processes.
 type Store interface {
 	// Take spends one request of key's budget under limit. With maxWait
 	// zero it admits only a request that may proceed now. With a positive
 	// maxWait it also admits a request that may proceed within maxWait,
-	// reserving its place, and reports the wait in Result.Delay; the caller
+	// reserving its place, and reports the wait in Result.Delay. The caller
 	// must wait that long before acting. A rejected request spends nothing.
 	// An error means the store could not decide, and Result is then the
 	// zero value.
@@ -60,17 +60,18 @@ type Store interface {
 }
 
 // NewResult builds the Result of a decision from the state a GCRA store
-// returns: whether the request was admitted, the wait (Delay when admitted,
-// RetryAfter when rejected) and ahead, how far the key's theoretical arrival
-// time lies after now once the decision is stored. Stores other than Memory
-// use it so that every store reports the same fields the same way.
+// returns. The inputs are whether the request was admitted, the wait (Delay
+// when admitted, RetryAfter when rejected) and ahead. Ahead is how far the
+// key's theoretical arrival time lies after now once the decision is stored.
+// Stores other than Memory use it so that every store reports the same
+// fields the same way.
 func NewResult(limit Limit, allowed bool, wait, ahead time.Duration) Result {
 	interval := int64(limit.Interval())
 	d := decision{limit: limit, interval: interval, window: int64(limit.Burst) * interval}
 	return d.result(allowed, int64(wait), int64(ahead))
 }
 
-// decision holds a limit with its interval and window in nanoseconds, so
+// decision contains a limit with its interval and window in nanoseconds, so
 // that a request computes the division in Interval once.
 type decision struct {
 	limit            Limit
@@ -81,7 +82,7 @@ func (d *decision) result(allowed bool, wait, ahead int64) Result {
 	r := Result{Allowed: allowed, Limit: d.limit, ResetAfter: time.Duration(max(ahead, 0))}
 	if !allowed {
 		// A rejection always carries a positive wait, so that a client
-		// told to retry never retries at once.
+		// that receives a rejection never retries at once.
 		r.RetryAfter = time.Duration(max(wait, 1))
 		return r
 	}

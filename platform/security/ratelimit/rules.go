@@ -10,19 +10,19 @@ import (
 // The most specific rule wins: Pairs[endpoint][caller], then
 // Endpoints[endpoint], then Callers[caller], then Default. An endpoint rule
 // wins over a caller rule so that the limit protecting an expensive endpoint
-// also binds a caller with a generous budget elsewhere; raise it for one
-// caller with a pair.
+// also binds a caller with a generous budget elsewhere. To raise it for one
+// caller, add a pair.
 //
-// The handler wrapper reads the caller as the verified service identity;
-// other components document what they pass as endpoint and caller.
+// The handler wrapper reads the caller as the verified service identity.
+// Other components document what they pass as endpoint and caller.
 type Rules struct {
 	// Default applies when no other rule matches. Required.
 	Default Limit
-	// Endpoints holds limits by endpoint, for example "Orders.Create".
+	// Endpoints contains limits by endpoint, for example "Orders.Create".
 	Endpoints map[string]Limit
-	// Callers holds limits by caller, for example "gateway".
+	// Callers contains limits by caller, for example "gateway".
 	Callers map[string]Limit
-	// Pairs holds limits by endpoint, then caller.
+	// Pairs contains limits by endpoint, then caller.
 	Pairs map[string]map[string]Limit
 	// Anonymous is the one budget shared by all calls that carry no
 	// verified identity. The zero Limit rejects such calls.
