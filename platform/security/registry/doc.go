@@ -11,7 +11,7 @@
 //     name. A registration that Consul rejects is an error to the caller, not a
 //     log line: see [Registry.CheckRegistered].
 //   - Eavesdropping on or tampering with the registry link. Registrations and
-//     discovery answers travel only over TLS that verifies Consul's
+//     discovery responses travel only over TLS that verifies Consul's
 //     certificate against the trust chain's CA, and the service presents its
 //     own client certificate, which Consul verifies (verify_incoming). Options
 //     that would turn verification off are rejected at construction.
@@ -22,7 +22,7 @@
 //
 // The go-micro Consul plugin reads its token once, when a client is made, and
 // swapping it in place is a data race. A [Registry] therefore delegates to an
-// inner plugin registry and, on every new token, builds a new inner registry,
+// inner plugin registry. On every new token, it builds a new inner registry,
 // registers every known node with the new token, switches to it, and restarts
 // watchers on the new client. Registering the same node ID again also replaces
 // the token that the Consul agent uses to sync that node to the catalog, so the

@@ -3,8 +3,8 @@
 // the evidence that decided it.
 //
 // Threat: a registry link that looks secure in configuration files but is not
-// on the running servers, for example a Consul agent started without
-// verify_incoming or with ACL default policy allow, or a token whose policy
+// secure on the running servers. Examples are a Consul agent started without
+// verify_incoming or with ACL default policy allow, and a token whose policy
 // grants more than its own service. Each check performs the attack it names
 // (a plaintext request, a handshake without a client certificate, a
 // registration without a token, and so on) and passes only when Consul

@@ -34,13 +34,14 @@ type Result struct {
 	// Check names the protection, for example "anonymous registration
 	// rejected".
 	Check string
-	// Status is Pass when the protection held.
+	// Status is Pass when the protection was in effect.
 	Status Status
-	// Evidence is what Consul or the client returned, in one line.
+	// Evidence is the response or error that Consul or the client returned,
+	// in one line.
 	Evidence string
 }
 
-// Config says which Consul to check and with which credentials.
+// Config is the Consul server to check and the credentials for the checks.
 type Config struct {
 	// Address is Consul's HTTPS address as host:port. Required.
 	Address string
@@ -67,7 +68,7 @@ type Config struct {
 
 // Run performs every check and returns their results in a fixed order. It
 // returns an error only when the configuration is invalid or a file cannot
-// be read. A protection that does not hold is a Result with Status Fail.
+// be read. A protection that is not in effect is a Result with Status Fail.
 func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
