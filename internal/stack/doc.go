@@ -3,11 +3,11 @@
 // infra/services.yaml lists, built from this repository. It backs the
 // `bulwark up`, `down`, `clean` and `status` commands in native mode.
 //
-// Threat: a local stack that is less secure than the one it stands for. The
+// Threat: a local stack that is less secure than the one it represents. The
 // native stack starts the servers from the repository's own configuration
 // (infra/consul/server.hcl, infra/vault/server.hcl and the fragments of
-// `bulwark bootstrap certs`), so it runs with the same TLS, ACL and AppRole
-// settings as the tests and the compose stack. Services receive only file
+// `bulwark bootstrap certs`). It therefore runs with the same TLS, ACL and
+// AppRole settings as the tests and the compose stack. Services receive only file
 // paths for their secrets. Redis listens on loopback only, on a TLS 1.3
 // port with the server certificate of bootstrap certs. It requires a
 // client certificate that chains to the root CA and a login as a named ACL
@@ -15,10 +15,12 @@
 // certificates to it. Each service logs in as its own user, with a password
 // in state/services/<name>/redis-password (0600), and may run only the
 // rate-limit store's commands on keys under bulwark:ratelimit:<name>:. The
-// operator credentials written for people are read-only: a Consul token
-// that can read the catalog, a Vault token that can read the configuration
-// but cannot issue certificates or tokens, and a Redis user that can PING,
-// INFO and read rate-limit keys.
+// operator credentials written for people are read-only:
+//
+//   - a Consul token that can read the catalog;
+//   - a Vault token that can read the configuration but cannot issue
+//     certificates or tokens;
+//   - a Redis user that can PING, INFO and read rate-limit keys.
 //
 // Every process runs detached in its own session, so it outlives the
 // command that started it. A JSON record in the run directory names its

@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// Stop bounds: services drain in-flight calls and deregister from Consul
-// before they exit; the servers flush their state.
+// Stop timeouts. Services drain in-flight calls and deregister from Consul
+// before they exit, and the servers flush their state.
 const (
 	serviceStopTimeout = 20 * time.Second
 	serverStopTimeout  = 15 * time.Second
@@ -118,6 +118,7 @@ func Clean(ctx context.Context, cfg Config) error {
 		return err
 	}
 	out := s.cfg.Out
+
 	entries, err := os.ReadDir(s.paths.Root)
 	if errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(out, "bulwark: %s does not exist; nothing to clean\n", s.paths.Root)
@@ -132,6 +133,7 @@ func Clean(ctx context.Context, cfg Config) error {
 				s.paths.Root, entry.Name())
 		}
 	}
+
 	unlock, err := s.lock()
 	if err != nil {
 		return err
@@ -140,6 +142,7 @@ func Clean(ctx context.Context, cfg Config) error {
 	if err := s.down(); err != nil {
 		return fmt.Errorf("%w; nothing was removed", err)
 	}
+
 	fmt.Fprintf(out, "bulwark: removing %s:\n", s.paths.Root)
 	fmt.Fprintln(out, "  state/     root CA and its key, server certificates, Vault unseal key and root token,")
 	fmt.Fprintln(out, "             Consul management token, every service's AppRole credentials and Redis password,")
@@ -148,6 +151,7 @@ func Clean(ctx context.Context, cfg Config) error {
 	fmt.Fprintln(out, "  redis/     Redis operator password and configuration")
 	fmt.Fprintln(out, "  operator/  read-only Consul and Vault operator tokens")
 	fmt.Fprintln(out, "  run/, bin/, home/, env, mode: logs, service binaries, caches and shell exports")
+
 	if err := os.RemoveAll(s.paths.Root); err != nil {
 		return fmt.Errorf("stack: remove %s: %w", s.paths.Root, err)
 	}
@@ -160,7 +164,7 @@ type ComponentStatus struct {
 	Running bool
 	Ready   bool
 	PID     int
-	Detail  string // address, or why it is not ready
+	Detail  string // address, or the reason it is not ready
 
 	// Absent is true for Redis when no redis-server is installed: the
 	// stack then runs without it.
@@ -176,6 +180,7 @@ func Status(ctx context.Context, cfg Config) ([]ComponentStatus, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+
 	probes := map[string]struct {
 		address string
 		probe   func(context.Context) error
@@ -194,6 +199,7 @@ func Status(ctx context.Context, cfg Config) ([]ComponentStatus, error) {
 			probe   func(context.Context) error
 		}{address, func(ctx context.Context) error { return s.serviceReady(ctx, name) }}
 	}
+
 	var statuses []ComponentStatus
 	for _, name := range append([]string{Consul, Vault, Redis}, s.services...) {
 		r, alive, err := s.record(name)
