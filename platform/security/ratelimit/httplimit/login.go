@@ -61,11 +61,12 @@ type LoginOptions struct {
 	Limits func() LoginLimits
 	// ClientIP turns a client address into its subject. Required.
 	ClientIP *ClientIPResolver
-	// Metrics counts decisions under the endpoint "login"; nil counts
+	// Metrics counts decisions under the endpoint "login", and nil counts
 	// nothing.
 	Metrics *ratelimit.Metrics
-	// Logger receives store failures, at most one line per LogInterval;
-	// nil means slog.Default().
+	// Logger receives store failures and failed attempts that the store did
+	// not count, at most one line per LogInterval for all of them together.
+	// Nil means slog.Default().
 	Logger *slog.Logger
 }
 
@@ -97,15 +98,15 @@ func NewLogin(opts LoginOptions) (*Login, error) {
 
 // Attempt decides one password attempt and returns the first rejection, or
 // the last allowed result. It spends one attempt of the client address,
-// then one of the (username, address) pair, and then checks without
-// spending it whether the username's failure budget has room (see
-// ProbeLimit). Budgets checked after a rejection are not spent: a guesser
-// cannot drain a pair or a username faster than its address allows. The
+// then one of the (username, address) pair. It then checks, without
+// spending it, whether the username's failure budget has room (see
+// ProbeLimit). Budgets that come after a rejection are not spent, so a
+// guesser cannot drain a pair or a username faster than its address allows. The
 // username is compared case-insensitively and without surrounding spaces,
 // and only its SHA-256 digest is stored.
 //
-// NOTE: the failure budget is spent after the password check, so attempts
-// on one username that are in flight at the same moment all pass its
+// NOTE: the failure budget is spent after the password check. Attempts on
+// one username that are in flight at the same moment therefore all pass its
 // check, and the cap can be exceeded by that many attempts. Fail still
 // counts each of their failures, so the excess delays later attempts by as
 // much. Each admitted probe also spends one probe interval, so B attempts
@@ -148,8 +149,8 @@ func (l *Login) Attempt(ctx context.Context, username string, ip netip.Addr) (ra
 // Fail spends one failed attempt of username's failure budget. The gateway
 // calls it when the password check rejected an attempt that Attempt
 // allowed. The failure is counted even when attempts in flight at the same
-// time spent the budget first: the store reserves it up to one window
-// ahead, which lengthens the wait of the next attempt. Only a failure more
+// time spent the budget first, because the store reserves it up to one
+// window ahead. That reservation lengthens the wait of the next attempt. Only a failure more
 // than a whole window past the budget goes uncounted, and the returned
 // result then has Allowed false.
 func (l *Login) Fail(ctx context.Context, username string) (ratelimit.Result, error) {
@@ -161,7 +162,7 @@ func failureKey(userDigest string) ratelimit.Key {
 	return ratelimit.Key{Scope: loginScope, Subject: "user:" + userDigest}
 }
 
-// Allow is Attempt for callers that hold the client address as text, and
+// Allow is Attempt for callers that have the client address as text, and
 // fits a gateway's login limiter interface. An address that does not parse
 // is limited as the zero address ("unknown"). A store error rejects the
 // attempt with a wait of one second and is logged, so login fails closed
