@@ -57,25 +57,25 @@ type Config struct {
 	// Required: without it every topic would be open to every service.
 	Policy *authz.Policy
 	// Registry finds subscribers and records this broker's subscriptions.
-	// Optional here, because micro.Registry sets it through Init; Connect
+	// Optional here, because micro.Registry sets it through Init. Connect
 	// fails while it is nil.
 	Registry registry.Registry
-	// Address is the listen address of the subscriber endpoint. Optional;
+	// Address is the listen address of the subscriber endpoint. Optional,
 	// default DefaultAddress.
 	Address string
 	// MaxConnectionAge bounds how long a publisher's connection is reused.
-	// Optional; default DefaultMaxConnectionAge.
+	// Optional, default DefaultMaxConnectionAge.
 	MaxConnectionAge time.Duration
-	// MaxMessageBytes caps a message body. Optional; default
+	// MaxMessageBytes caps a message body. Optional, default
 	// DefaultMaxMessageBytes.
 	MaxMessageBytes int64
-	// RequestTimeout bounds one delivery. Optional; default
+	// RequestTimeout bounds one delivery. Optional, default
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
-	// Logger receives the broker's logs. Optional; default slog.Default().
+	// Logger receives the broker's logs. Optional, default slog.Default().
 	Logger *slog.Logger
 	// Clock is the time against which the subscriber endpoint checks the
-	// publisher's certificate for each message. Optional; nil means the
+	// publisher's certificate for each message. Optional, and nil means the
 	// machine's clock.
 	Clock clock.Clock
 }
@@ -103,7 +103,7 @@ type Broker struct {
 
 var _ mbroker.Broker = (*Broker)(nil)
 
-// New returns a broker for the service. It starts nothing; the go-micro
+// New returns a broker for the service. It starts nothing. The go-micro
 // server calls Connect and Subscribe when the service has subscribers, and
 // the client calls Connect before the first Publish.
 func New(cfg Config) (*Broker, error) {
@@ -116,6 +116,7 @@ func New(cfg Config) (*Broker, error) {
 	if cfg.Policy == nil {
 		return nil, errors.New("broker: authorization policy is nil; load infra/authz.yaml with authz.Load")
 	}
+
 	if cfg.Address == "" {
 		cfg.Address = DefaultAddress
 	}
@@ -134,6 +135,7 @@ func New(cfg Config) (*Broker, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
+
 	b := &Broker{
 		cfg:         cfg,
 		id:          uuid.NewString(),
@@ -146,7 +148,7 @@ func New(cfg Config) (*Broker, error) {
 	return b, nil
 }
 
-// Init applies go-micro broker options. Only Registry is used; TLSConfig,
+// Init applies go-micro broker options. Only Registry is used. TLSConfig,
 // Secure and Addrs are ignored, because TLS comes from the certificate
 // source and the address from Config.
 func (b *Broker) Init(opts ...mbroker.Option) error {

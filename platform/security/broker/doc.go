@@ -3,10 +3,10 @@
 // publishing service.
 //
 // Threat: go-micro's HTTP broker (go-micro v4.11.0) accepts plaintext
-// publishes unless given a TLS config, skips verification of subscribers
-// when it has none, and even with TLS hands subscribers no sign of who
+// publishes unless given a TLS config, and skips verification of subscribers
+// when it has none. Even with TLS, it gives subscribers no sign of who
 // published. Any process that can reach a subscriber's port could inject
-// events, and the Consul entries of subscribers (the shared service name
+// events. The Consul entries of subscribers (the shared service name
 // micro.http.broker) cannot be kept apart by Consul ACLs.
 //
 // This broker speaks the HTTP broker's protocol (the same registry entries
@@ -20,17 +20,17 @@
 //     the message, because a publisher reuses a connection long after the
 //     handshake that verified it;
 //   - the subscriber reads the publisher's identity from that verified
-//     certificate, checks it against the topic's publishers in the authz
-//     policy (403 otherwise), and passes it to handlers in the
-//     PublisherHeader header, which it overwrites whatever the publisher
-//     sent; SubscriberWrapper puts it in the context for authz.Caller;
+//     certificate and checks it against the topic's publishers in the authz
+//     policy (403 otherwise). It passes the identity to handlers in the
+//     PublisherHeader header, overwriting whatever the publisher sent, and
+//     SubscriberWrapper puts it in the context for authz.Caller;
 //   - a publisher delivers only to subscribers whose certificate names a
 //     service that the policy allows to receive the topic, and never to a
 //     subscriber registered without TLS;
 //   - Publish is synchronous and returns delivery errors, in place of the
 //     HTTP broker's silent in-memory retry queue.
 //
-// Connections are reused, and a subscriber asks a publisher to reconnect
-// once a connection is older than MaxConnectionAge, so rotated certificates
-// come into use within a known time.
+// Connections are reused. A subscriber responds with "Connection: close"
+// once a connection is older than MaxConnectionAge. The publisher then
+// reconnects, so rotated certificates come into use within a known time.
 package broker
