@@ -10,12 +10,12 @@
 //     (unknown fields, trailing data and wrong types are rejected with a 400
 //     naming the field) and checked before any backend call.
 //   - Unauthenticated access: order endpoints require a bearer session token,
-//     which the users service checks; the user id comes only from that check,
+//     which the users service checks. The user id comes only from that check,
 //     never from the request.
 //   - Leaking internals: backend failures become fixed messages (500, 503,
-//     504); only the client-error details that backends write for end users
+//     504). Only the client-error details that backends write for end users
 //     are passed on.
-//   - Password guessing: Config.LoginLimiter is asked before every password
+//   - Password guessing: Config.LoginLimiter is called before every password
 //     check, keyed by the normalized email and the client address. Its
 //     Failed method is called after every wrong password, so that budgets
 //     of failed attempts count only failures.

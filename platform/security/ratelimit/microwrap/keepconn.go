@@ -19,16 +19,16 @@ import (
 // for a new TLS handshake. A rate-limit rejection does not mean the
 // connection failed, and closing it makes a flood of rejections more
 // expensive for both sides. The interceptor and call wrapper below keep the
-// connection: the interceptor, which runs inside the plugin's call, stores
-// a 429 and reports success to the plugin; the call wrapper, outside it,
-// returns the stored 429 to the caller.
+// connection. The interceptor runs inside the plugin's call, stores a 429
+// and reports success to the plugin. The call wrapper runs outside the
+// plugin's call and returns the stored 429 to the caller.
 
 type rejectionSlotKey struct{}
 
 type rejectionSlot struct{ err error }
 
 // RejectionInterceptor returns the gRPC unary client interceptor half of
-// the pair; see KeepConnOnRejection. Without the call wrapper's slot in the
+// the pair (see KeepConnOnRejection). Without the call wrapper's slot in the
 // context it passes every error through.
 func RejectionInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
@@ -48,8 +48,8 @@ func RejectionInterceptor() grpc.UnaryClientInterceptor {
 	}
 }
 
-// RejectionCallWrapper returns the go-micro call wrapper half of the pair;
-// see KeepConnOnRejection.
+// RejectionCallWrapper returns the go-micro call wrapper half of the pair
+// (see KeepConnOnRejection).
 func RejectionCallWrapper() client.CallWrapper {
 	return func(next client.CallFunc) client.CallFunc {
 		return func(ctx context.Context, node *registry.Node, req client.Request, rsp any, opts client.CallOptions) error {
@@ -66,7 +66,7 @@ func RejectionCallWrapper() client.CallWrapper {
 // KeepConnOnRejection returns the go-micro client options that keep a
 // pooled connection open after a 429: the interceptor, installed with the
 // plugin's DialOptions together with extra, and the call wrapper. Install
-// it after every other call wrapper, because wrappers inside it see a
+// it after every other call wrapper, because wrappers inside it receive a
 // rejected call as a success.
 //
 // NOTE: the plugin keeps one list of gRPC dial options, and each DialOptions
